@@ -1,0 +1,124 @@
+# measured — build, test, run. See README.md.
+#
+#   make            library, daemon (build/measured), client (build/measurectl)
+#   make test       install missing packages, build, run every test
+#   make run        install missing packages, build, start the daemon
+#   make asan       the test suite under AddressSanitizer + UBSan (build-asan/)
+#   make tsan       the server tests under ThreadSanitizer (build-tsan/)
+#   make bench      benchmarks against the references (bench/README.md)
+#   make format / format-check
+#
+# Portable by default; NATIVE=1 adds -march=native. Fast paths are chosen at
+# run time for the CPU (lib/ms_simd_internal.h).
+
+BUILD    ?= build
+CC       ?= cc
+NATIVE   ?= 0
+SANITIZE ?=
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wvla
+# Error fields and messages are fixed-size on purpose (ms_err never
+# allocates); truncating a very long path is the intended behaviour.
+WARN    += -Wno-format-truncation
+OPT     ?= -O2
+CFLAGS  ?=
+CFLAGS  += -std=c11 $(OPT) -g $(WARN) -fopenmp -D_GNU_SOURCE -MMD -MP
+ifeq ($(NATIVE),1)
+CFLAGS  += -march=native
+endif
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+LDFLAGS += -fopenmp
+
+LIB_LIBS    := -lopenblas -llapacke -lm
+SERVER_LIBS := -lmicrohttpd -lcjson -luv -lsqlite3 -lpthread
+CLIENT_LIBS := -lcurl -lcjson -lm
+TEST_LIBS   := -lcmocka -lcurl
+
+LIB_SRC    := $(sort $(wildcard lib/*.c))
+SERVER_SRC := $(sort $(filter-out server/main.c,$(wildcard server/*.c)))
+CTL_SRC    := $(sort $(wildcard clients/measurectl/*.c))
+TEST_SRC   := $(sort $(wildcard tests/test_*.c))
+TEST_SUPPORT_SRC := $(sort $(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
+CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
+# Tests link the fault-injecting allocator ahead of the library's own.
+FI_OBJ     := $(BUILD)/obj/lib/ms_alloc_fi.o
+TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+LIBA := $(BUILD)/libmeasured.a
+BINS := $(BUILD)/measured $(BUILD)/measurectl
+
+.PHONY: all deps test unit run asan tsan bench format format-check clean tests
+all: $(LIBA) $(BINS)
+
+deps:
+	@deploy/install-deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ilib -Iserver -c $< -o $@
+
+$(FI_OBJ): lib/ms_alloc.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DMS_FAULT_INJECTION -Ilib -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/measured: $(BUILD)/obj/server/main.o $(SERVER_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(LIB_LIBS)
+
+$(BUILD)/measurectl: $(CTL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(FI_OBJ) $(TEST_SUPPORT_OBJ) $(SERVER_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SERVER_LIBS) $(LIB_LIBS)
+
+tests: $(TEST_BIN) $(BINS)
+
+# Everything `make test` runs: unit suites, then integration scripts.
+unit: tests
+	@BUILD=$(BUILD) tests/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all tests
+	@BUILD=$(BUILD) tests/run.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/measured $(ARGS)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined OPT=-O1 all tests
+	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh
+
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build-tsan SANITIZE=thread OPT=-O1 all tests
+	@BUILD=build-tsan TSAN_OPTIONS=halt_on_error=1 tests/run.sh --server-only
+
+bench: deps
+	@deploy/install-deps.sh --bench
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) bench/run.sh
+
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format: clean"
+
+clean:
+	rm -rf build build-asan build-tsan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

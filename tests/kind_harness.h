@@ -1,0 +1,25 @@
+/* kind_harness.h — drive a kind to completion in unit tests, the way the
+ * daemon's workers do (init, step until done, result, fini), without a server. */
+#ifndef KIND_HARNESS_H
+#define KIND_HARNESS_H
+
+#include <stddef.h>
+
+#include "ms_kind.h"
+
+typedef struct harness_opts {
+    int threads;        /* default 1 */
+    size_t max_steps;   /* safety cap on step calls; 0 = 10^7 */
+    ms_progress *last;  /* receives the last progress, if not NULL */
+    /* Called after every step when not NULL (e.g. to record a metric). */
+    void (*on_step)(const ms_progress *p, void *user);
+    void *user;
+} harness_opts;
+
+/* Run kind k on params (already defaulted and filled). Validates first.
+ * Returns the result tree (caller frees with ms_value_free) or NULL with
+ * err filled (validation, init, step or result failure). */
+ms_value *harness_run(const ms_kind *k, const void *params, const harness_opts *opts,
+                      ms_err *err);
+
+#endif
