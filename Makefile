@@ -5,7 +5,8 @@
 #   make run        install missing packages, build, start the daemon
 #   make asan       the test suite under AddressSanitizer + UBSan (build-asan/)
 #   make tsan       the server tests under ThreadSanitizer (build-tsan/)
-#   make bench      benchmarks against the references (bench/README.md)
+#   make bench      benchmarks against the references (bench/README.md);
+#                   BENCH=name runs only bench/name.sh
 #   make format / format-check
 #
 # Portable by default; NATIVE=1 adds -march=native. Fast paths are chosen at
@@ -51,11 +52,15 @@ TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 # Tests link the fault-injecting allocator ahead of the library's own.
 FI_OBJ     := $(BUILD)/obj/lib/ms_alloc_fi.o
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# Benchmark drivers: bench/<name>.c → build/bench/<name>, linked like tests
+# (library + server objects) but without cmocka or fault injection.
+BENCH_SRC  := $(sort $(wildcard bench/*.c))
+BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 LIBA := $(BUILD)/libmeasured.a
 BINS := $(BUILD)/measured $(BUILD)/measurectl
 
-.PHONY: all deps test unit run asan tsan bench format format-check clean tests
+.PHONY: all deps test unit run asan tsan bench bench-bin format format-check clean tests
 all: $(LIBA) $(BINS)
 
 deps:
@@ -86,6 +91,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(FI_OBJ) $(TEST_SUPPORT_OBJ) $(SERVER_
 
 tests: $(TEST_BIN) $(BINS)
 
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(SERVER_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(LIB_LIBS) -lcurl
+
+bench-bin: $(BENCH_BIN)
+
 # Everything `make test` runs: unit suites, then integration scripts.
 unit: tests
 	@BUILD=$(BUILD) tests/run.sh
@@ -109,8 +120,8 @@ tsan: deps
 
 bench: deps
 	@deploy/install-deps.sh --bench
-	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) bench/run.sh
+	@$(MAKE) --no-print-directory all bench-bin
+	@BUILD=$(BUILD) bench/run.sh $(BENCH)
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -5,6 +5,7 @@
 set -u
 BUILD=${BUILD:-build}
 export BUILD
+export OPENBLAS_NUM_THREADS=1
 pass=0
 fail=0
 failed=""
