@@ -305,6 +305,151 @@ fill_dense_avx2(const double *crow, const double *h, double inv, size_t j0, size
 }
 #endif
 
+/* ---- fused single pass: Σ_j exp(z_j - M) over a whole row, for a shift M
+ * known in advance (the previous iteration's value of this row) ---- */
+
+static double fused_points_scalar(const double *xs, const side *sd, const double *h, double inv,
+                                  double M, size_t j0, size_t len) {
+    double S = 0;
+    for (size_t j = j0; j < j0 + len; j++) {
+        double dot = 0;
+        for (size_t k = 0; k < sd->d; k++)
+            dot = fma(xs[k], sd->yt[k * sd->m + j], dot);
+        S += exp(fma(dot, 2.0 * inv, (h[j] - sd->ysq[j]) * inv) - M);
+    }
+    return S;
+}
+
+static double fused_dense_scalar(const double *crow, const double *h, double inv, double M,
+                                 size_t j0, size_t len) {
+    double S = 0;
+    for (size_t j = j0; j < j0 + len; j++)
+        S += exp((h[j] - crow[j]) * inv - M);
+    return S;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f,avx512dq"))) static double
+fused_points_avx512(const double *xs, const side *sd, const double *h, double inv, double M) {
+    const size_t m = sd->m;
+    __m512d vinv = _mm512_set1_pd(inv), vtwo = _mm512_set1_pd(2.0 * inv);
+    __m512d vM = _mm512_set1_pd(M);
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    size_t j = 0;
+    /* Two independent vectors per trip hide the exp's latency. */
+    for (; j + 16 <= m; j += 16) {
+        __m512d d0 = _mm512_setzero_pd(), d1 = _mm512_setzero_pd();
+        for (size_t k = 0; k < sd->d; k++) {
+            __m512d xk = _mm512_set1_pd(xs[k]);
+            d0 = _mm512_fmadd_pd(xk, _mm512_loadu_pd(sd->yt + k * m + j), d0);
+            d1 = _mm512_fmadd_pd(xk, _mm512_loadu_pd(sd->yt + k * m + j + 8), d1);
+        }
+        __m512d z0 = _mm512_fmsub_pd(
+            _mm512_sub_pd(_mm512_loadu_pd(h + j), _mm512_loadu_pd(sd->ysq + j)), vinv, vM);
+        __m512d z1 = _mm512_fmsub_pd(
+            _mm512_sub_pd(_mm512_loadu_pd(h + j + 8), _mm512_loadu_pd(sd->ysq + j + 8)), vinv, vM);
+        s0 = _mm512_add_pd(s0, ms__exp8(_mm512_fmadd_pd(d0, vtwo, z0)));
+        s1 = _mm512_add_pd(s1, ms__exp8(_mm512_fmadd_pd(d1, vtwo, z1)));
+    }
+    for (; j < m; j += 8) {
+        __mmask8 msk = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+        __m512d d0 = _mm512_setzero_pd();
+        for (size_t k = 0; k < sd->d; k++)
+            d0 = _mm512_fmadd_pd(_mm512_set1_pd(xs[k]),
+                                 _mm512_maskz_loadu_pd(msk, sd->yt + k * m + j), d0);
+        __m512d z0 = _mm512_fmsub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(msk, h + j),
+                                                   _mm512_maskz_loadu_pd(msk, sd->ysq + j)),
+                                     vinv, vM);
+        __m512d e = ms__exp8(_mm512_fmadd_pd(d0, vtwo, z0));
+        s0 = _mm512_add_pd(s0, _mm512_maskz_mov_pd(msk, e));
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+}
+
+__attribute__((target("avx512f,avx512dq"))) static double
+fused_dense_avx512(const double *crow, const double *h, double inv, double M, size_t m) {
+    __m512d vinv = _mm512_set1_pd(inv), vM = _mm512_set1_pd(M);
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    size_t j = 0;
+    for (; j + 16 <= m; j += 16) {
+        __m512d z0 = _mm512_fmsub_pd(
+            _mm512_sub_pd(_mm512_loadu_pd(h + j), _mm512_loadu_pd(crow + j)), vinv, vM);
+        __m512d z1 = _mm512_fmsub_pd(
+            _mm512_sub_pd(_mm512_loadu_pd(h + j + 8), _mm512_loadu_pd(crow + j + 8)), vinv, vM);
+        s0 = _mm512_add_pd(s0, ms__exp8(z0));
+        s1 = _mm512_add_pd(s1, ms__exp8(z1));
+    }
+    for (; j < m; j += 8) {
+        __mmask8 msk = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
+        __m512d z0 = _mm512_fmsub_pd(
+            _mm512_sub_pd(_mm512_maskz_loadu_pd(msk, h + j), _mm512_maskz_loadu_pd(msk, crow + j)),
+            vinv, vM);
+        s0 = _mm512_add_pd(s0, _mm512_maskz_mov_pd(msk, ms__exp8(z0)));
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+}
+
+__attribute__((target("avx2,fma"))) static double
+fused_points_avx2(const double *xs, const side *sd, const double *h, double inv, double M) {
+    const size_t m = sd->m;
+    __m256d vinv = _mm256_set1_pd(inv), vtwo = _mm256_set1_pd(2.0 * inv);
+    __m256d vM = _mm256_set1_pd(M);
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    size_t j = 0;
+    for (; j + 8 <= m; j += 8) {
+        __m256d d0 = _mm256_setzero_pd(), d1 = _mm256_setzero_pd();
+        for (size_t k = 0; k < sd->d; k++) {
+            __m256d xk = _mm256_set1_pd(xs[k]);
+            d0 = _mm256_fmadd_pd(xk, _mm256_loadu_pd(sd->yt + k * m + j), d0);
+            d1 = _mm256_fmadd_pd(xk, _mm256_loadu_pd(sd->yt + k * m + j + 4), d1);
+        }
+        __m256d z0 = _mm256_fmsub_pd(
+            _mm256_sub_pd(_mm256_loadu_pd(h + j), _mm256_loadu_pd(sd->ysq + j)), vinv, vM);
+        __m256d z1 = _mm256_fmsub_pd(
+            _mm256_sub_pd(_mm256_loadu_pd(h + j + 4), _mm256_loadu_pd(sd->ysq + j + 4)), vinv, vM);
+        s0 = _mm256_add_pd(s0, ms__exp4(_mm256_fmadd_pd(d0, vtwo, z0)));
+        s1 = _mm256_add_pd(s1, ms__exp4(_mm256_fmadd_pd(d1, vtwo, z1)));
+    }
+    double buf[4];
+    _mm256_storeu_pd(buf, _mm256_add_pd(s0, s1));
+    return (buf[0] + buf[1]) + (buf[2] + buf[3]) + fused_points_scalar(xs, sd, h, inv, M, j, m - j);
+}
+
+__attribute__((target("avx2,fma"))) static double
+fused_dense_avx2(const double *crow, const double *h, double inv, double M, size_t m) {
+    __m256d vinv = _mm256_set1_pd(inv), vM = _mm256_set1_pd(M);
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    size_t j = 0;
+    for (; j + 8 <= m; j += 8) {
+        __m256d z0 = _mm256_fmsub_pd(
+            _mm256_sub_pd(_mm256_loadu_pd(h + j), _mm256_loadu_pd(crow + j)), vinv, vM);
+        __m256d z1 = _mm256_fmsub_pd(
+            _mm256_sub_pd(_mm256_loadu_pd(h + j + 4), _mm256_loadu_pd(crow + j + 4)), vinv, vM);
+        s0 = _mm256_add_pd(s0, ms__exp4(z0));
+        s1 = _mm256_add_pd(s1, ms__exp4(z1));
+    }
+    double buf[4];
+    _mm256_storeu_pd(buf, _mm256_add_pd(s0, s1));
+    return (buf[0] + buf[1]) + (buf[2] + buf[3]) + fused_dense_scalar(crow, h, inv, M, j, m - j);
+}
+#endif
+
+static double fused(const side *sd, size_t i, const double *h, double inv, double M, int level) {
+    const double *xs = sd->x ? sd->x + i * sd->d : NULL;
+    const double *crow = sd->c ? sd->c + i * sd->m : NULL;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (level == MS__SIMD_AVX512)
+        return crow ? fused_dense_avx512(crow, h, inv, M, sd->m)
+                    : fused_points_avx512(xs, sd, h, inv, M);
+    if (level == MS__SIMD_AVX2)
+        return crow ? fused_dense_avx2(crow, h, inv, M, sd->m)
+                    : fused_points_avx2(xs, sd, h, inv, M);
+#endif
+    (void)level;
+    return crow ? fused_dense_scalar(crow, h, inv, M, 0, sd->m)
+                : fused_points_scalar(xs, sd, h, inv, M, 0, sd->m);
+}
+
 /* z for row i (xs = its point) over columns [j0, j0+len); returns max z. */
 static double fill(const side *sd, size_t i, const double *h, double inv, size_t j0, size_t len,
                    double *z, int level) {
@@ -323,8 +468,22 @@ static double fill(const side *sd, size_t i, const double *h, double inv, size_t
 }
 
 /* -eps·LSE over row i (the soft-min), with the |x_i|² term restored. */
+/* The shifted sum is trusted when it stays in this range: then no term that
+ * matters overflowed, and the terms lost to underflow are below 1e-58 of
+ * the largest one, beyond double precision of the sum. */
+#define FUSED_LO 1e-250
+#define FUSED_HI 1e250
+
 static double row_softmin(const side *sd, size_t i, const double *h, double eps, double inv,
-                          int level, double *z) {
+                          int level, double hint, double *z) {
+    const double q = sd->x ? sd->xsq[i] : 0;
+    if (isfinite(hint)) {
+        /* One pass with the shift the hint predicts: LSE ≈ (q - hint)/eps. */
+        double Mh = (q - hint) * inv;
+        double Sh = fused(sd, i, h, inv, Mh, level);
+        if (Sh >= FUSED_LO && Sh <= FUSED_HI)
+            return -eps * (Mh + log(Sh)) + q;
+    }
     double M = -INFINITY, S = 0;
     for (size_t j0 = 0; j0 < sd->m; j0 += TILE) {
         size_t len = sd->m - j0 < TILE ? sd->m - j0 : TILE;
@@ -337,12 +496,11 @@ static double row_softmin(const side *sd, size_t i, const double *h, double eps,
         }
         S += ms__sum_exp_level(z, len, M, level);
     }
-    double r = -eps * (M + log(S));
-    return sd->x ? r + sd->xsq[i] : r;
+    return -eps * (M + log(S)) + q;
 }
 
-static ms_status run_side(const side *sd, const double *h, double eps, double *out,
-                          const ms_ctx *ctx) {
+static ms_status run_side(const side *sd, const double *h, double eps, const double *hint,
+                          double *out, const ms_ctx *ctx) {
     const int level = ms__simd_level();
     const double inv = 1.0 / eps;
     const int nt = ms_ctx_threads(ctx);
@@ -359,19 +517,19 @@ static ms_status run_side(const side *sd, const double *h, double eps, double *o
         double z[TILE];
         size_t hi = (b + 1) * 64 < n ? (b + 1) * 64 : n;
         for (size_t i = b * 64; i < hi; i++)
-            out[i] = row_softmin(sd, i, h, eps, inv, level, z);
+            out[i] = row_softmin(sd, i, h, eps, inv, level, hint ? hint[i] : NAN, z);
     }
     return cancelled ? MS_ECANCELLED : MS_OK;
 }
 
-ms_status ms_softmin_rows(const ms_softmin *s, const double *h, double eps, double *out,
-                          const ms_ctx *ctx) {
-    return run_side(&s->fwd, h, eps, out, ctx);
+ms_status ms_softmin_rows(const ms_softmin *s, const double *h, double eps, const double *hint,
+                          double *out, const ms_ctx *ctx) {
+    return run_side(&s->fwd, h, eps, hint, out, ctx);
 }
 
-ms_status ms_softmin_cols(const ms_softmin *s, const double *h, double eps, double *out,
-                          const ms_ctx *ctx) {
-    return run_side(&s->bwd, h, eps, out, ctx);
+ms_status ms_softmin_cols(const ms_softmin *s, const double *h, double eps, const double *hint,
+                          double *out, const ms_ctx *ctx) {
+    return run_side(&s->bwd, h, eps, hint, out, ctx);
 }
 
 /* ---- moments: lse, expected cost and barycentric projection per row ---- */

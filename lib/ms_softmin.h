@@ -55,13 +55,19 @@ size_t ms_softmin_points_bytes(size_t n, size_t m, size_t d);
 size_t ms_softmin_matrix_bytes(size_t n, size_t m);
 
 /* out[i] (i < n) = -eps·log Σ_j exp((h[j] - C(i,j))/eps), h of length m.
+ * hint (NULL, or length n, may be the same array as out) holds estimates of
+ * the results, e.g. the previous Sinkhorn iterate: rows whose estimate is
+ * within a few hundred eps of the result take a single fused pass (cost, exp
+ * and sum without a separate maximum), the others the two-pass tile method.
+ * Results are the same either way up to round-off.
  * Returns MS_ECANCELLED if ctx's cancel flag was seen (out is then partial),
  * else MS_OK. Thread-safe for distinct out arrays. */
-ms_status ms_softmin_rows(const ms_softmin *s, const double *h, double eps, double *out,
-                          const ms_ctx *ctx);
-/* out[j] (j < m) = -eps·log Σ_i exp((h[i] - C(i,j))/eps), h of length n. */
-ms_status ms_softmin_cols(const ms_softmin *s, const double *h, double eps, double *out,
-                          const ms_ctx *ctx);
+ms_status ms_softmin_rows(const ms_softmin *s, const double *h, double eps, const double *hint,
+                          double *out, const ms_ctx *ctx);
+/* out[j] (j < m) = -eps·log Σ_i exp((h[i] - C(i,j))/eps), h of length n;
+ * hint as for ms_softmin_rows (length m). */
+ms_status ms_softmin_cols(const ms_softmin *s, const double *h, double eps, const double *hint,
+                          double *out, const ms_ctx *ctx);
 
 /* Moments of the row-normalised kernel p_ij = exp((h[j] - C(i,j))/eps) / Z_i:
  *   lse[i]  = -eps·log Z_i                 (as ms_softmin_rows), if not NULL

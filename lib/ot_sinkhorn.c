@@ -156,9 +156,10 @@ static ms_status iterate_symmetric(ot_sinkhorn *s, double eps, double stop_tol, 
                                    double *err_out, int *stopped) {
     const double l = lam(s, eps);
     shifted(s->h, s->f, s->loga, eps, s->n);
-    ms_status st = ms_softmin_rows(s->K, s->h, eps, s->t, ctx);
+    ms_status st = ms_softmin_rows(s->K, s->h, eps, s->fresh ? NULL : s->t, s->t, ctx);
     if (st != MS_OK)
         return st;
+    s->fresh = 0;
     double e = marginal_residual(s->a, s->f, s->t, s->n, eps, s->rho);
     *err_out = e;
     if (stop_tol >= 0 && e <= stop_tol) {
@@ -243,7 +244,7 @@ ms_status ot_sinkhorn_iterate(ot_sinkhorn *s, double eps, double stop_tol, const
     const double l = lam(s, eps);
     /* ĝ = T_g(f) gives the current plan's column sums, then updates g. */
     shifted(s->h, s->f, s->loga, eps, s->n);
-    ms_status st = ms_softmin_cols(s->K, s->h, eps, s->gnew, ctx);
+    ms_status st = ms_softmin_cols(s->K, s->h, eps, s->fresh ? NULL : s->gnew, s->gnew, ctx);
     if (st != MS_OK)
         return st;
     /* The row error of (f, g) is known from the last f update at this eps;
@@ -260,7 +261,7 @@ ms_status ot_sinkhorn_iterate(ot_sinkhorn *s, double eps, double stop_tol, const
     relaxed_update(s->g, s->gnew, s->b, s->m, eps, s->rho, l, s->omega, s->rc);
     /* f̂ = T_f(g), then f; the row error of the new plan (f, g) follows. */
     shifted(s->h, s->g, s->logb, eps, s->m);
-    st = ms_softmin_rows(s->K, s->h, eps, s->t, ctx);
+    st = ms_softmin_rows(s->K, s->h, eps, s->fresh ? NULL : s->t, s->t, ctx);
     if (st != MS_OK)
         return st;
     relaxed_update(s->f, s->t, s->a, s->n, eps, s->rho, l, s->omega, s->rc);
@@ -307,7 +308,7 @@ ms_status ot_sinkhorn_values(ot_sinkhorn *s, double eps, const ms_ctx *ctx, ot_v
     } else {
         double *ghat = s->gnew;
         shifted(s->h, s->f, s->loga, eps, n);
-        st = ms_softmin_cols(s->K, s->h, eps, ghat, ctx);
+        st = ms_softmin_cols(s->K, s->h, eps, NULL, ghat, ctx);
         if (st != MS_OK)
             return st;
         for (size_t j = 0; j < m; j++) {

@@ -463,11 +463,11 @@ static void small_epsilon_converges(void **st) {
     set_measure(p, "source", x, N, D, NULL);
     set_measure(p, "target", y, N, D, NULL);
     set_d(p, "epsilon", 1e-4);
-    set_d(p, "tol", 1e-6);
+    set_d(p, "tol", 1e-5);
     ms_value *v = run(p, 2);
     assert_true(ms_value_num(ms_value_get(v, "converged")) == 1);
     assert_true(isfinite(getd(v, "objective")));
-    assert_true(getd(v, "marginal_error") <= 2e-6);
+    assert_true(getd(v, "marginal_error") <= 2e-5);
     /* Weak duality holds at every iterate. */
     assert_true(getd(v, "dual_objective") <= getd(v, "objective") + 1e-9);
     print_message("eps=1e-4, n=1000: %g iterations\n", getd(v, "iterations"));
