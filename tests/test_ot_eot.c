@@ -468,8 +468,9 @@ static void small_epsilon_converges(void **st) {
     assert_true(ms_value_num(ms_value_get(v, "converged")) == 1);
     assert_true(isfinite(getd(v, "objective")));
     assert_true(getd(v, "marginal_error") <= 2e-5);
-    /* Weak duality holds at every iterate. */
-    assert_true(getd(v, "dual_objective") <= getd(v, "objective") + 1e-9);
+    /* Primal and dual values agree up to the marginal error times the
+     * potentials' scale (the plan is feasible only to within tol). */
+    assert_close(getd(v, "dual_objective"), getd(v, "objective"), 0, 1e-4);
     print_message("eps=1e-4, n=1000: %g iterations\n", getd(v, "iterations"));
     ms_value_free(v);
     free_params(p);
@@ -621,5 +622,5 @@ int main(void) {
         cmocka_unit_test(cancellation_stops_a_step),
         cmocka_unit_test(allocation_failures_are_clean),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return TEST_RUN(tests, setup, NULL);
 }
