@@ -21,4 +21,19 @@ typedef struct harness_opts {
  * err filled (validation, init, step or result failure). */
 ms_value *harness_run(const ms_kind *k, const void *params, const harness_opts *opts, ms_err *err);
 
+/* Params built by field name, as the server's codec does (tests only).
+ * harness_params: calloc + defaults; free with harness_params_free.
+ * harness_field: address of a top-level field ("name") or of a field of a
+ * nested object ("unbalanced/rho"; the object is marked present). Aborts
+ * the test (cmocka fail) if the name is unknown. */
+void *harness_params(const ms_kind *k);
+void harness_params_free(const ms_kind *k, void *p);
+void *harness_field(const ms_kind *k, void *p, const char *path);
+void harness_set_double(const ms_kind *k, void *p, const char *path, double v);
+void harness_set_int(const ms_kind *k, void *p, const char *path, long long v);
+void harness_set_bool(const ms_kind *k, void *p, const char *path, int v);
+/* Replace a measure by n points of dimension d (pts may be NULL: weights
+ * only) with weights w (NULL: uniform). */
+void harness_set_measure(ms_measure *m, const double *pts, size_t n, size_t d, const double *w);
+
 #endif

@@ -12,48 +12,29 @@
 #include "ms_alloc.h"
 #include "registry.h"
 
-/* Mirror of the kind's params struct is not public: build params through
- * the field table instead, by name, as the codec does. */
 static const ms_kind *K;
 
 static void *new_params(void) {
-    void *p = calloc(1, K->params->size);
-    ms_params_defaults(K->params, p);
-    return p;
+    return harness_params(K);
 }
-
 static void *field_ptr(void *p, const char *name) {
-    const ms_field *f = ms_fields_find(K->params, name);
-    assert_non_null(f);
-    return (char *)p + f->offset;
+    return harness_field(K, p, name);
 }
-
 static void set_d(void *p, const char *name, double v) {
-    *(double *)field_ptr(p, name) = v;
+    harness_set_double(K, p, name, v);
 }
 static void set_i(void *p, const char *name, long long v) {
-    *(long long *)field_ptr(p, name) = v;
+    harness_set_int(K, p, name, v);
 }
 static void set_b(void *p, const char *name, int v) {
-    *(int *)field_ptr(p, name) = v;
+    harness_set_bool(K, p, name, v);
 }
-
 static void set_measure(void *p, const char *name, const double *pts, size_t n, size_t d,
                         const double *w) {
-    ms_measure *m = field_ptr(p, name);
-    ms_measure_free(m);
-    assert_int_equal(ms_measure_alloc(m, n, pts ? d : 0), MS_OK);
-    if (pts)
-        memcpy(m->points, pts, n * d * sizeof(double));
-    if (w) {
-        memcpy(m->weights, w, n * sizeof(double));
-        m->weights_given = 1;
-    }
+    harness_set_measure(field_ptr(p, name), pts, n, d, w);
 }
-
 static void free_params(void *p) {
-    ms_params_free(K->params, p);
-    free(p);
+    harness_params_free(K, p);
 }
 
 static ms_value *run(void *p, int threads) {
@@ -374,12 +355,7 @@ static void unbalanced_dirac_closed_form(void **st) {
     set_measure(p, "source", x, 1, 1, wa);
     set_measure(p, "target", y, 1, 1, wb);
     set_d(p, "epsilon", eps);
-    int *present = field_ptr(p, "unbalanced");
-    present[0] = 1;
-    /* rho sits after `present` in the nested struct; find it via the sub-table. */
-    const ms_field *uf = ms_fields_find(K->params, "unbalanced");
-    const ms_field *rf = ms_fields_find(uf->sub, "rho");
-    *(double *)((char *)present + rf->offset) = rho;
+    set_d(p, "unbalanced/rho", rho);
     set_d(p, "tol", 1e-13);
     ms_value *v = run(p, 1);
     assert_close(getd(v, "mass"), pp, 1e-10, 0);
@@ -405,13 +381,9 @@ static void unbalanced_tends_to_balanced(void **st) {
     double bal = getd(v, "objective");
     ms_value_free(v);
     double prev = INFINITY;
-    const ms_field *uf = ms_fields_find(K->params, "unbalanced");
-    const ms_field *rf = ms_fields_find(uf->sub, "rho");
-    int *present = field_ptr(p, "unbalanced");
     const double rhos[3] = {10, 1e3, 1e5};
     for (int k = 0; k < 3; k++) {
-        present[0] = 1;
-        *(double *)((char *)present + rf->offset) = rhos[k];
+        set_d(p, "unbalanced/rho", rhos[k]);
         v = run(p, 1);
         double gap = fabs(getd(v, "objective") - bal);
         assert_true(gap < prev);
