@@ -75,6 +75,10 @@ void codec_problem_write(sbuf *b, const codec_problem *pb) {
     sbuf_json_str(b, pb->title);
     sbuf_printf(b, ",\"status\":%d,\"detail\":", pb->status);
     sbuf_json_str(b, pb->detail);
+    if (pb->extra && pb->extra[0]) {
+        sbuf_putc(b, ',');
+        sbuf_puts(b, pb->extra);
+    }
     if (pb->errors.n) {
         sbuf_puts(b, ",\"errors\":[");
         for (size_t i = 0; i < pb->errors.n; i++) {

@@ -34,6 +34,7 @@ typedef struct codec_problem {
     const char *type; /* slug: "invalid-params" is written "/problems/invalid-params" */
     const char *title;
     char detail[512];
+    const char *extra; /* more members as raw JSON ("\"a\":1,\"b\":2"), borrowed, or NULL */
     ms_errlist errors;
 } codec_problem;
 
