@@ -29,6 +29,13 @@ static inline void test_assert_close(double a, double b, double rtol, double ato
     }
 }
 
+/* Run a suite, honouring TEST_FILTER (a cmocka glob on test names), so one
+ * test can be run alone: TEST_FILTER=gaussian* build/tests/test_ot_eot. */
+#include <stdlib.h>
+#define TEST_RUN(tests, setup, teardown)                                              \
+    (getenv("TEST_FILTER") ? cmocka_set_test_filter(getenv("TEST_FILTER")) : (void)0, \
+     cmocka_run_group_tests(tests, setup, teardown))
+
 /* Seeded uniform numbers for test fixtures (no rand()). */
 static inline double test_uniform(uint64_t *state) {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
