@@ -1,8 +1,6 @@
 /* test_codec.c — the JSON codec, with field tables defined here (every field
  * type, every error path, allocation failures), the result writer and the
  * schema derivation. */
-/* The test build links the fault-injecting allocator (Makefile: FI_OBJ). */
-#define MS_FAULT_INJECTION
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -554,5 +552,5 @@ int main(void) {
         cmocka_unit_test(test_progress_writer),   cmocka_unit_test(test_schema),
         cmocka_unit_test(test_openapi),           cmocka_unit_test(test_problem_and_error),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return TEST_RUN(tests, NULL, NULL);
 }

@@ -710,7 +710,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_concurrent_submitters),
         cmocka_unit_test(test_hostile_clients),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = TEST_RUN(tests, NULL, NULL);
     curl_global_cleanup();
     return rc;
 }

@@ -1,7 +1,6 @@
 /* test_server_runner.c — the runner's loop on a kind defined here: completion
  * with the final progress delivered, throttling, cancellation, deadlines,
  * failures, thread capping and allocation failures. */
-#define MS_FAULT_INJECTION
 #include "test_util.h"
 
 #include <string.h>
@@ -194,5 +193,5 @@ int main(void) {
         cmocka_unit_test(test_threads_and_memory),
         cmocka_unit_test(test_fault_injection),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return TEST_RUN(tests, NULL, NULL);
 }
