@@ -611,7 +611,7 @@ int daemon_main(int argc, char **argv) {
         !(s->store = store_open(s->cfg.store_path, err, sizeof err)) ||
         !(s->pool = pool_new(s->loop, s->cfg.workers, s->cfg.max_queue, s->cfg.progress_interval,
                              on_msg, s)) ||
-        recover(s) || http_start(s, err, sizeof err)) {
+        http_start(s, err, sizeof err) || recover(s)) {
         log_msg(s, 3, "cannot start", "\"detail\":\"%s\"", err[0] ? err : "out of memory");
         return 1;
     }

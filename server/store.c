@@ -7,9 +7,12 @@
  */
 #include "store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "ms_alloc.h"
 
@@ -51,6 +54,7 @@ static const char schema[] =
     " type TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY(job_id, seq)) WITHOUT ROWID;";
 
 struct store {
+    int lock_fd; /* flock on PATH.lock: one daemon per store */
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
     int depth; /* nesting of store_begin */
@@ -75,6 +79,19 @@ store *store_open(const char *path, char *err, size_t cap) {
     if (!s) {
         snprintf(err, cap, "out of memory");
         return NULL;
+    }
+    s->lock_fd = -1;
+    if (strcmp(path, ":memory:") != 0) {
+        /* Two daemons on one store would both re-run its interrupted jobs. */
+        char lock[4200];
+        snprintf(lock, sizeof lock, "%s.lock", path);
+        s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            snprintf(err, cap, "%s is in use by another process (or %s cannot be created)", path,
+                     lock);
+            store_close(s);
+            return NULL;
+        }
     }
     int rc = sqlite3_open_v2(
         path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -106,6 +123,8 @@ void store_close(store *s) {
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->q[i]);
     sqlite3_close(s->db);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the flock */
     ms_free(s);
 }
 

@@ -532,6 +532,8 @@ static void test_restart_after_kill9(void **state) {
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", db);
     unlink(side);
+    snprintf(side, sizeof side, "%s.lock", db);
+    unlink(side);
 }
 
 /* ---- concurrency and hostile clients -------------------------------------- */

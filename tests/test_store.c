@@ -94,9 +94,14 @@ static void test_round_trip(void **state) {
     assert_int_equal(sn.events, 2);
     assert_string_equal(sn.ev[0], "1 status {\"status\":\"queued\"}");
     assert_string_equal(sn.ev[1], "2 end {\"status\":\"succeeded\"}");
+    /* One daemon per store: a second open is refused while the first holds it. */
+    assert_null(store_open(path, err, sizeof err));
+    assert_non_null(strstr(err, "in use"));
     store_close(s);
     unlink(path);
     char side[300];
+    snprintf(side, sizeof side, "%s.lock", path);
+    unlink(side);
     snprintf(side, sizeof side, "%s-wal", path);
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", path);
@@ -117,6 +122,9 @@ static void test_memory_and_bad_file(void **state) {
     assert_null(store_open(path, err, sizeof err));
     assert_non_null(strstr(err, path));
     unlink(path);
+    char lock[300];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    unlink(lock);
     assert_null(store_open("/nonexistent-dir/x/y.db", err, sizeof err));
 }
 
