@@ -10,6 +10,9 @@ BUILD=${BUILD:-build}
 M="$BUILD/measured"
 L="$BUILD/bench/daemon_load"
 DUR=${DUR:-10}
+# One wrk thread and one loop thread share the two cores; 16 connections.
+WT=${WT:-1}
+WC=${WC:-16}
 command -v wrk >/dev/null || { echo "daemon.sh: wrk missing (deploy/install-deps.sh --bench)"; exit 1; }
 [ -x "$L" ] || make --no-print-directory "$L" >/dev/null
 TMP=$(mktemp -d /tmp/measured-bench-XXXXXX)
@@ -29,14 +32,14 @@ ID=$(curl -sf "$U/v1/jobs" -d "$TINY" | sed 's/.*"id":"\([0-9a-f]*\)".*/\1/')
 curl -sf "$U/v1/jobs/$ID?wait=10" >/dev/null
 
 wrk_line() { # name url
-    wrk -t2 -c64 -d"${DUR}s" --latency "$2" >"$TMP/wrk" 2>&1
+    wrk -t"$WT" -c"$WC" -d"${DUR}s" --latency "$2" >"$TMP/wrk" 2>&1
     rps=$(awk '/^Requests\/sec/ {print $2}' "$TMP/wrk")
     p99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk")
     p50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk")
     errs=$(awk '/Non-2xx|Socket errors/ {print}' "$TMP/wrk" | tr '\n' ' ')
     printf '%-28s %10s req/s   p50 %-8s p99 %-8s %s\n' "$1" "$rps" "$p50" "$p99" "$errs"
 }
-echo "== wrk -t2 -c64 -d${DUR}s (keep-alive), daemon with --log-level warn"
+echo "== wrk -t$WT -c$WC -d${DUR}s (keep-alive), daemon with --log-level warn"
 wrk_line "GET /v1/jobs/{id}" "$U/v1/jobs/$ID"
 wrk_line "GET /healthz" "$U/healthz"
 
