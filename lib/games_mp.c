@@ -14,7 +14,16 @@
 
 void games_matvec(const double *M, size_t m, size_t n, const double *x, double *y, int threads) {
     size_t nb = (m + MV_BLOCK - 1) / MV_BLOCK;
-#pragma omp parallel for num_threads(threads) if (threads > 1 && m * n > 40000) schedule(static)
+    /* Entering an OpenMP region costs a team start even under if(0). */
+    if (threads > 1 && nb > 1 && m * n > 40000) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (size_t b = 0; b < nb; b++) {
+            size_t r0 = b * MV_BLOCK, rows = m - r0 < MV_BLOCK ? m - r0 : MV_BLOCK;
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)rows, (int)n, 1.0, M + r0 * n, (int)n, x,
+                        1, 0.0, y + r0, 1);
+        }
+        return;
+    }
     for (size_t b = 0; b < nb; b++) {
         size_t r0 = b * MV_BLOCK, rows = m - r0 < MV_BLOCK ? m - r0 : MV_BLOCK;
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)rows, (int)n, 1.0, M + r0 * n, (int)n, x, 1,
@@ -24,7 +33,15 @@ void games_matvec(const double *M, size_t m, size_t n, const double *x, double *
 
 void games_matvec_t(const double *M, size_t m, size_t n, const double *x, double *y, int threads) {
     size_t nb = (n + MV_BLOCK - 1) / MV_BLOCK;
-#pragma omp parallel for num_threads(threads) if (threads > 1 && m * n > 40000) schedule(static)
+    if (threads > 1 && nb > 1 && m * n > 40000) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (size_t b = 0; b < nb; b++) {
+            size_t c0 = b * MV_BLOCK, cols = n - c0 < MV_BLOCK ? n - c0 : MV_BLOCK;
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)cols, 1.0, M + c0, (int)n, x, 1,
+                        0.0, y + c0, 1);
+        }
+        return;
+    }
     for (size_t b = 0; b < nb; b++) {
         size_t c0 = b * MV_BLOCK, cols = n - c0 < MV_BLOCK ? n - c0 : MV_BLOCK;
         cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)cols, 1.0, M + c0, (int)n, x, 1, 0.0,
