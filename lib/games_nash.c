@@ -308,6 +308,13 @@ static ms_status step_cp(nash_state *S, const ms_ctx *ctx, ms_progress *prog, ms
     S->best_local = fmin(S->best_local, S->local_ni);
     int last = S->iter >= S->max_iter;
     if (S->iter % S->ni_every == 0 || last) {
+        /* Value and local gap of the state whose global gap is measured
+         * (the step's by-products are of the state before it). */
+        rc = games_cp_eval_current(&S->cp, 0, ctx);
+        if (rc != GAMES_EXPR_OK)
+            return payoff_failure(S, rc, err);
+        S->local_ni = S->cp.local_ni;
+        S->value = S->cp.value;
         ms_status s = global_gap(S, S->cp.s.a, S->cp.s.b, ctx, err);
         if (s != MS_OK)
             return s;
@@ -448,6 +455,10 @@ static ms_status nash_result(void *state, ms_value *out, ms_err *err) {
      * the final state (a diverged-and-restored run may have moved on). */
     if (S->ni_iter != S->iter || isnan(S->ni)) {
         ms_ctx c1 = {1, NULL};
+        if (S->mode == MODE_CP && games_cp_eval_current(&S->cp, 0, &c1) == GAMES_EXPR_OK) {
+            S->local_ni = S->cp.local_ni;
+            S->value = S->cp.value;
+        }
         ms_status s = global_gap(S, a, b, &c1, err);
         if (s != MS_OK)
             return s;

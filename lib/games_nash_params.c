@@ -112,7 +112,9 @@ static const ms_field nash_f[] = {
     {"y_init", MS_F_MEASURE, offsetof(P, y_init), 0, 0, 0, NAN_, NULL, NULL, NULL, 1000000,
      "Explicit initial atoms and weights of y."},
     F_DOUBLE(P, eta_w, MS_FF_MIN_EXCL, 0, 0, 0.04, "Weight step (both players)."),
-    F_DOUBLE(P, eta_pos, MS_FF_MIN, 0, 0, 1e-3, "Position step (both players)."),
+    F_DOUBLE(P, eta_pos, MS_FF_MIN, 0, 0, 1e-3,
+             "Position step (both players). Keep eta_pos times the curvature of the payoff "
+             "below 1: mirror prox's position step stalls at 1 and diverges beyond."),
     {"true_prox", MS_F_BOOL, offsetof(P, true_prox), 0, 0, 0, 1, NULL, NULL, NULL, 0,
      "Scale position steps by a'/a (the proximal point's weight coupling)."},
     F_INT(P, ni_every, MS_FF_MIN, 0, 0, 0,
