@@ -15,6 +15,7 @@ const char *const games_family_names[] = {
     "random_fourier", "trig_2x2", "trig_singular", "cos_diff", "quartic", "quadratic_box", NULL};
 
 #define TWO_PI (2.0 * M_PI)
+#define RF_BLOCKS 16
 
 static size_t ipow(size_t b, size_t e) {
     size_t r = 1;
@@ -51,7 +52,15 @@ ms_status games_payoff_init_family(games_payoff *p, games_family fam, size_t d, 
     p->sy = ms_malloc(2 * p->Fy, sizeof(double));
     p->Csy = ms_malloc(2 * p->Fx, sizeof(double));
     p->Ctsx = ms_malloc(2 * p->Fy, sizeof(double));
-    if (!p->C || !p->sx || !p->sy || !p->Csy || !p->Ctsx) {
+    /* Feature sums over particles are split into a fixed number of blocks
+     * (independent of the thread count, so the bits are too); fewer blocks
+     * for very many features to bound the buffer. */
+    size_t Fmax = p->Fx > p->Fy ? p->Fx : p->Fy;
+    p->nblocks = RF_BLOCKS;
+    while (p->nblocks > 1 && p->nblocks * 2 * Fmax > ((size_t)1 << 21))
+        p->nblocks /= 2;
+    p->part = ms_malloc(p->nblocks * 2 * Fmax, sizeof(double));
+    if (!p->C || !p->sx || !p->sy || !p->Csy || !p->Ctsx || !p->part) {
         games_payoff_fini(p);
         return ms_fail(err, MS_ENOMEM, "game", "random Fourier coefficients");
     }
@@ -84,6 +93,7 @@ void games_payoff_fini(games_payoff *p) {
     ms_free(p->sy);
     ms_free(p->Csy);
     ms_free(p->Ctsx);
+    ms_free(p->part);
     memset(p, 0, sizeof *p);
 }
 
@@ -94,12 +104,26 @@ void games_payoff_fini(games_payoff *p) {
  * 2·dim·(2K+1) doubles. */
 static void features(const double *z, size_t dim, size_t K, size_t F, double *phi, double *tmp) {
     size_t B = 2 * K + 1;
-    for (size_t c = 0; c < dim; c++)
-        for (size_t k = 0; k < B; k++) {
-            double t = TWO_PI * ((double)k - (double)K) * z[c];
-            tmp[2 * (c * B + k)] = cos(t);
-            tmp[2 * (c * B + k) + 1] = sin(t);
+    for (size_t c = 0; c < dim; c++) {
+        /* e^{2πikz} for k = 0..K by repeated products of e^{2πiz} (one sincos
+         * per coordinate; error grows like k ulp, k ≤ 50), negative k by
+         * conjugation. */
+        double *e = tmp + 2 * c * B;
+        double br = cos(TWO_PI * z[c]), bi = sin(TWO_PI * z[c]), re = 1, im = 0;
+        for (size_t k = 0; k <= K; k++) {
+            e[2 * (K + k)] = re;
+            e[2 * (K + k) + 1] = im;
+            e[2 * (K - k)] = re;
+            e[2 * (K - k) + 1] = -im;
+            double nr = re * br - im * bi;
+            im = re * bi + im * br;
+            re = nr;
         }
+    }
+    if (dim == 1) {
+        memcpy(phi, tmp, 2 * F * sizeof(double));
+        return;
+    }
     for (size_t f = 0; f < F; f++) {
         double re = 1, im = 0;
         size_t idx = f;
@@ -300,6 +324,40 @@ static void rf_col(const games_payoff *p, const double *yj, double *W, double *H
         memcpy(H, hj, p->e * sizeof(double));
 }
 
+/* Partial sums of w_i feat(z_i) over block `blk` of the points. */
+static void rf_block(const games_payoff *p, size_t blk, const double *z, const double *w, size_t n,
+                     size_t dim, size_t K, size_t F, size_t off, double *tmp) {
+    double *part = p->part + blk * 2 * F, *feat = tmp + off;
+    size_t lo = blk * n / p->nblocks, hi = (blk + 1) * n / p->nblocks;
+    memset(part, 0, 2 * F * sizeof(double));
+    for (size_t i = lo; i < hi; i++) {
+        features(z + i * dim, dim, K, F, feat, tmp);
+        for (size_t k = 0; k < 2 * F; k++)
+            part[k] += w[i] * feat[k];
+    }
+}
+
+/* s = Σ_i w_i feat(z_i) (2F doubles), summed block by block in a fixed
+ * order whatever the thread count; the feature vector of one point goes to
+ * scratch + off (per thread). */
+static void rf_sum(games_payoff *p, const double *z, const double *w, size_t n, size_t dim,
+                   size_t K, size_t F, size_t off, double *s, double *scratch, int nt) {
+    size_t S = p->scratch, nb = p->nblocks;
+    int t = threads_for(nt, n, 8 * F);
+    if (t > 1) {
+#pragma omp parallel for num_threads(t) schedule(static)
+        for (size_t blk = 0; blk < nb; blk++)
+            rf_block(p, blk, z, w, n, dim, K, F, off, scratch + (size_t)thread_id() * S);
+    } else {
+        for (size_t blk = 0; blk < nb; blk++)
+            rf_block(p, blk, z, w, n, dim, K, F, off, scratch);
+    }
+    memset(s, 0, 2 * F * sizeof(double));
+    for (size_t blk = 0; blk < nb; blk++)
+        for (size_t k = 0; k < 2 * F; k++)
+            s[k] += p->part[blk * 2 * F + k];
+}
+
 static int rf_fields(games_payoff *p, const double *x, const double *a, size_t m, const double *y,
                      const double *b, size_t n, double *U, double *G, double *W, double *H,
                      double *scratch, int nt, size_t *bad) {
@@ -307,14 +365,8 @@ static int rf_fields(games_payoff *p, const double *x, const double *a, size_t m
     size_t tmpn = 2 * (d * (2 * p->Kx + 1) + e * (2 * p->Ky + 1));
     int rc = GAMES_EXPR_OK;
     if (U || G) {
-        /* s_y = Σ_j b_j ψ(y_j), serially (a fixed order), then C s_y. */
-        memset(p->sy, 0, 2 * Fy * sizeof(double));
-        double *psi = scratch + tmpn + 2 * Fx;
-        for (size_t j = 0; j < n; j++) {
-            features(y + j * e, e, p->Ky, Fy, psi, scratch);
-            for (size_t l = 0; l < 2 * Fy; l++)
-                p->sy[l] += b[j] * psi[l];
-        }
+        /* s_y = Σ_j b_j ψ(y_j), then C s_y. */
+        rf_sum(p, y, b, n, e, p->Ky, Fy, tmpn + 2 * Fx, p->sy, scratch, nt);
         cmatvec(p->C, Fx, Fy, p->sy, p->Csy, 0);
         int t = threads_for(nt, m, 8 * Fx * (d + 1));
         if (t > 1) {
@@ -333,13 +385,7 @@ static int rf_fields(games_payoff *p, const double *x, const double *a, size_t m
             }
     }
     if (W || H) {
-        memset(p->sx, 0, 2 * Fx * sizeof(double));
-        double *phi = scratch + tmpn;
-        for (size_t i = 0; i < m; i++) {
-            features(x + i * d, d, p->Kx, Fx, phi, scratch);
-            for (size_t k = 0; k < 2 * Fx; k++)
-                p->sx[k] += a[i] * phi[k];
-        }
+        rf_sum(p, x, a, m, d, p->Kx, Fx, tmpn, p->sx, scratch, nt);
         cmatvec(p->C, Fx, Fy, p->sx, p->Ctsx, 1);
         int t = threads_for(nt, n, 8 * Fy * (e + 1));
         if (t > 1) {

@@ -59,7 +59,9 @@ typedef struct games_payoff {
     size_t Kx, Ky, Fx, Fy;          /* random_fourier orders and features */
     double *C;                      /* Fx×Fy complex (re, im interleaved) */
     double *sx, *sy, *Csy, *Ctsx;   /* random_fourier field workspaces */
-    size_t scratch;                 /* doubles of scratch per evaluation */
+    double *part;                   /* nblocks partial feature sums */
+    size_t nblocks;
+    size_t scratch; /* doubles of scratch per evaluation */
 } games_payoff;
 
 /* Families: fixed dimension 1 except random_fourier (d, e given). The
