@@ -113,6 +113,11 @@ static ms_status init_matrix(nash_state *S, ms_err *err) {
         return MS_OK;
     }
     S->mode = MODE_MP;
+    S->hist_cap = S->max_iter / S->ni_every + 2;
+    S->hist_it = ms_malloc(S->hist_cap, sizeof(double));
+    S->hist_ni = ms_malloc(S->hist_cap, sizeof(double));
+    if (!S->hist_it || !S->hist_ni)
+        return ms_fail(err, MS_ENOMEM, "", "gap history");
     double L = 0;
     for (size_t k = 0; k < S->m * S->n; k++)
         L = fmax(L, fabs(S->M[k]));
@@ -377,6 +382,11 @@ static ms_status step_matrix(nash_state *S, const ms_ctx *ctx, ms_err *err) {
     S->local_ni = ni_last;
     if (S->ni <= S->P->tol)
         S->converged = 1;
+    if ((S->iter % S->ni_every == 0 || S->converged || S->iter >= S->max_iter) &&
+        S->hist_n < S->hist_cap) {
+        S->hist_it[S->hist_n] = (double)S->iter;
+        S->hist_ni[S->hist_n++] = ni_last;
+    }
     return MS_OK;
 }
 
@@ -420,8 +430,13 @@ static ms_status result_matrix(nash_state *S, ms_value *out) {
     ms_obj_num(out, "value", S->value);
     ms_obj_num(out, "nash_gap", S->ni);
     ms_obj_bool(out, "nash_gap_is_lower_bound", 0);
-    if (S->mode == MODE_MP)
+    if (S->mode == MODE_MP) {
         ms_obj_str(out, "strategies", S->use_avg ? "average" : "last");
+        /* The last iterate's exact gap every ni_every iterations. */
+        ms_value *h = ms_obj_obj(out, "gap_history");
+        ms_obj_vec(h, "iterations", S->hist_it, S->hist_n, 1);
+        ms_obj_vec(h, "nash_gap", S->hist_ni, S->hist_n, 1);
+    }
     return MS_OK;
 }
 

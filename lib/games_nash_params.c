@@ -118,7 +118,8 @@ static const ms_field nash_f[] = {
     {"true_prox", MS_F_BOOL, offsetof(P, true_prox), 0, 0, 0, 1, NULL, NULL, NULL, 0,
      "Scale position steps by a'/a (the proximal point's weight coupling)."},
     F_INT(P, ni_every, MS_FF_MIN, 0, 0, 0,
-          "Compute the global Nash gap every this many iterations (0: about 50 times per run)."),
+          "Compute (continuous games) or record (mirror prox on matrices) the Nash gap every this "
+          "many iterations (0: about 50 times per run); the result's gap_history lists them."),
     F_DOUBLE(P, ni_grid_step, MS_FF_MIN_EXCL, 0, 0, NAN_,
              "Best-response grid step (default 1e-3 × the space's extent)."),
     F_INT(P, ni_grid_max, MS_FF_MIN | MS_FF_MAX, 2, 1e7, 100000,
