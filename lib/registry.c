@@ -4,7 +4,12 @@
 #include <string.h>
 
 /* X(symbol): each symbol is a `const ms_kind` defined in its solver file. */
-#define MS_KINDS(X) X(ot_eot_kind)
+/* clang-format off */
+#define MS_KINDS(X)                                                          \
+    X(ot_eot_kind)                                                           \
+    X(games_nash_kind)                                                       \
+    X(games_minmax_kind)
+/* clang-format on */
 
 #define MS__DECLARE(sym) extern const ms_kind sym;
 MS_KINDS(MS__DECLARE)
