@@ -33,10 +33,10 @@ void nets__normalize(double *v, size_t d) {
 }
 
 double nets__digamma(double x) {
-    /* Recurrence ψ(x) = ψ(x+1) − 1/x up to x >= 6, then the asymptotic
-     * series (error < 1e-12 there). */
+    /* Recurrence ψ(x) = ψ(x+1) − 1/x up to x >= 10, then the asymptotic
+     * series (error < 1e-13 there). */
     double r = 0;
-    while (x < 6) {
+    while (x < 10) {
         r -= 1.0 / x;
         x += 1;
     }

@@ -42,7 +42,8 @@ static inline ms_value *nt_run(const ms_kind *k, const void *p, int threads, ms_
     return v;
 }
 
-/* Data of a VEC/MAT member. */
+/* Data of a VEC/MAT member at a '/'-separated path; *rows × *cols entries
+ * (a vector is one row). */
 static inline const double *nt_data(const ms_value *v, const char *path, size_t *rows,
                                     size_t *cols) {
     char buf[128];
@@ -75,6 +76,14 @@ static inline void nt_expect_fail(const ms_kind *k, const void *p, ms_status cod
                     ms_status_name(err.code), err.field, err.msg);
     assert_int_equal(err.code, code);
     assert_string_equal(err.field, field);
+}
+
+/* Length of a vector member. */
+static inline const double *nt_vec(const ms_value *v, const char *path, size_t *n) {
+    size_t r, c;
+    const double *d = nt_data(v, path, &r, &c);
+    *n = r * c;
+    return d;
 }
 
 #endif
