@@ -402,67 +402,6 @@ static void allocation_failures_are_clean(void **st) {
     }
 }
 
-/* Lasso over a fixed dictionary by cyclic coordinate descent:
- * min_c (1/2n)|Φc − y|² + λ|c|_1, Φ n×K row-major. Returns the objective. */
-static double lasso_cd(const double *phi, const double *y, size_t n, size_t K, double lam,
-                       double *c) {
-    double *res = ms_malloc(n, sizeof(double)), *nrm = ms_malloc(K, sizeof(double));
-    for (size_t j = 0; j < n; j++)
-        res[j] = -y[j];
-    for (size_t k = 0; k < K; k++) {
-        c[k] = 0;
-        nrm[k] = 0;
-        for (size_t j = 0; j < n; j++)
-            nrm[k] += phi[j * K + k] * phi[j * K + k] / (double)n;
-    }
-    double obj = INFINITY;
-    for (int sweep = 0; sweep < 100000; sweep++) {
-        for (size_t k = 0; k < K; k++) {
-            if (nrm[k] == 0)
-                continue;
-            double g = 0;
-            for (size_t j = 0; j < n; j++)
-                g += phi[j * K + k] * res[j] / (double)n;
-            double z = c[k] - g / nrm[k], t = lam / nrm[k];
-            double cn = z > t ? z - t : z < -t ? z + t : 0.0;
-            if (cn != c[k]) {
-                for (size_t j = 0; j < n; j++)
-                    res[j] += (cn - c[k]) * phi[j * K + k];
-                c[k] = cn;
-            }
-        }
-        double o = 0;
-        for (size_t j = 0; j < n; j++)
-            o += res[j] * res[j] / (2.0 * (double)n);
-        for (size_t k = 0; k < K; k++)
-            o += lam * fabs(c[k]);
-        obj = o;
-        /* Duality gap: u = r/n scaled into {|Φᵀu|∞ ≤ λ}, D = −(n/2)|u|² − uᵀy. */
-        if (sweep % 10 == 0) {
-            double mx = 0, uu = 0, uy = 0;
-            for (size_t k = 0; k < K; k++) {
-                double g = 0;
-                for (size_t j = 0; j < n; j++)
-                    g += phi[j * K + k] * res[j] / (double)n;
-                mx = fabs(g) > mx ? fabs(g) : mx;
-            }
-            double sc = mx > lam ? lam / mx : 1.0;
-            for (size_t j = 0; j < n; j++) {
-                double u = sc * res[j] / (double)n;
-                uu += u * u;
-                uy += u * y[j];
-            }
-            double dual = -0.5 * (double)n * uu - uy;
-            /* 1e-8 relative is 10^4 below what the caller compares. */
-            if (obj - dual <= 1e-8 * obj)
-                break;
-        }
-    }
-    ms_free(res);
-    ms_free(nrm);
-    return obj;
-}
-
 /* Oracle 7: 1-D input + bias, ReLU with weight decay is the TV problem on the
  * circle; PGD (m = 200) reaches the Lasso optimum over 4096 directions. */
 static void relu_pgd_matches_convex_lasso(void **st) {
@@ -504,7 +443,8 @@ static void relu_pgd_matches_convex_lasso(void **st) {
             phi[j * K + k] = pj > 0 ? pj : 0;
         }
     }
-    double lasso = lasso_cd(phi, p.y.v, n, K, p.lambda, c);
+    /* Gap 1e-8 relative: 10^4 below the tolerance compared. */
+    double lasso = nt_lasso_cd(phi, p.y.v, n, K, p.lambda, c, 1e-8);
     double obj = ms_value_getnum(v, "objective"), cert = ms_value_getnum(v, "certificate");
     print_message("lasso %.12g pgd %.12g rel %.3g cert %.6g balance %.3g\n", lasso, obj,
                   (obj - lasso) / lasso, cert, ms_progress_get(&last, "balance"));
