@@ -330,7 +330,7 @@ static void conic_agrees_with_grid_lasso(void **st) {
         ip->v[i] = 2 * M_PI * (double)(i * G / m) / (double)G;
         iw->v[i] = i % 2 ? -GRID_R0 : GRID_R0;
     }
-    SETI(&q, "fixed_positions", 1);
+    SETE(&q, "fixed_positions", 1);
     SETD(&q, "alpha", CONIC_GRID_ALPHA);
     SETI(&q, "max_iter", CONIC_GRID_ITERS);
     SETI(&q, "heavy_every", 1000000);
