@@ -42,14 +42,17 @@ typedef struct nets_tl {
     double out_scale;
     const double *x, *y; /* n×d and n, borrowed */
     /* Workspaces (owned): */
-    double *h;     /* n×m: σ(x wᵀ) after forward, e_j a_i σ'_ji after backward */
+    int fused;     /* ReLU: forward leaves e_j 1[p_ji > 0] in h (one pass less) */
+    double *h;     /* n×m: σ(x wᵀ) after forward (e_j 1[p > 0] when fused),
+                      e_j a_i σ'_ji after a non-fused backward */
     double *f, *e; /* n: predictor (with scale s) and residual weights */
     double *part;  /* per row block partial losses */
     size_t n_cap;  /* rows the workspaces were sized for */
 } nets_tl;
 
-/* Rows per forward block and particles per backward block. Fixed, so the
- * results are bitwise the same whatever the thread count. */
+/* Most rows per forward block (the block is ~1 MiB of h, a function of m)
+ * and particles per backward block. Fixed for a given size, so the results
+ * are bitwise the same whatever the thread count. */
 #define NETS_ROW_BLOCK 256
 #define NETS_COL_BLOCK 256
 
@@ -58,13 +61,14 @@ ms_status nets__tl_alloc(nets_tl *t, size_t n_cap, size_t d, size_t m);
 void nets__tl_free(nets_tl *t);
 /* Point the model at data (n <= n_cap rows). */
 void nets__tl_set_data(nets_tl *t, const double *x, const double *y, size_t n);
-/* Forward pass: fills h = σ(x wᵀ), f, e and returns R (the data loss of the
- * scaled predictor). nt threads. */
+/* Forward pass: fills h = σ(x wᵀ) (or, fused ReLU, e_j 1[w_i·x_j > 0]), f,
+ * e and returns R (the data loss of the scaled predictor). nt threads. */
 double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt);
-/* Data part of the mean-field gradient at the last forward:
+/* Data part of the mean-field gradient at the last forward (same a, w):
  * ga_i = Σ_j e_j σ(w_i·x_j), gw_i = a_i Σ_j e_j σ'(w_i·x_j) x_j.
  * Destroys h. ga (m) and gw (m×d) are outputs. */
-void nets__tl_backward(nets_tl *t, const double *a, double *ga, double *gw, int nt);
+void nets__tl_backward(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
+                       int nt);
 /* Predictor only, on other inputs (nx×d), in blocks of NETS_ROW_BLOCK rows
  * through ws (NETS_ROW_BLOCK×m doubles). out[j] = s (1/m) Σ a_i σ(w_i·x_j). */
 void nets__tl_predict(const nets_tl *t, const double *a, const double *w, const double *x,

@@ -29,7 +29,7 @@ ms_status nets__step_mfld_lift(nets_run *S, const ms_ctx *ctx, ms_err *err) {
             return st;
     }
     S->tau = nets__anneal_next(&S->an, S->it);
-    nets__tl_backward(&S->tl, S->a, S->ga, S->gw, nt);
+    nets__tl_backward(&S->tl, S->a, S->w, S->ga, S->gw, nt);
     const double h = S->p->step_decay ? S->eta / sqrt((double)S->it + 1.0) : S->eta;
     const double kap = S->p->kappa, lam = S->lambda;
     const double sw = sqrt(2.0 * h * S->tau), sa = sqrt(2.0 * kap * h * S->tau);
@@ -73,7 +73,7 @@ ms_status nets__step_mfld_bilevel(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     }
     S->tau = nets__anneal_next(&S->an, S->it);
     /* With the inner problem solved, ga_i = g(θ_i) and gw_i = r_i ∇g(θ_i). */
-    nets__tl_backward(&S->tl, S->a, S->ga, S->gw, nt);
+    nets__tl_backward(&S->tl, S->a, S->w, S->ga, S->gw, nt);
     const double h = S->p->step_decay ? S->eta / sqrt((double)S->it + 1.0) : S->eta;
     const double sn = sqrt(2.0 * h * S->tau);
     double gn = 0;

@@ -125,7 +125,7 @@ ms_status nets__step_pgd(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     ms_status st = online_batch(S, ctx, err);
     if (st != MS_OK)
         return st;
-    nets__tl_backward(&S->tl, S->a, S->ga, S->gw, nt);
+    nets__tl_backward(&S->tl, S->a, S->w, S->ga, S->gw, nt);
     if (S->penalty == P_WEIGHT_DECAY) {
         for (size_t i = 0; i < m; i++)
             S->ga[i] += S->lambda * S->a[i];
@@ -174,7 +174,7 @@ ms_status nets__step_conic(nets_run *S, const ms_ctx *ctx, ms_err *err) {
         return st;
     /* Gradient with respect to v = w⊙|w|, then the chain rule ⊙ 2|w| and the
      * penalty's 2λw (mean-field scaling), spec §3. */
-    nets__tl_backward(&S->tl, S->a, S->ga, S->gw, nt);
+    nets__tl_backward(&S->tl, S->a, S->v, S->ga, S->gw, nt);
     const double h = step_size(S), ratio = S->p->conic_ratio;
     double gn = 0;
     for (size_t i = 0; i < m; i++) {

@@ -184,6 +184,7 @@ static ms_status init(void *vs, const void *vp, const ms_ctx *ctx, ms_err *err) 
     }
     S->tl.act = (nets_act)p->activation;
     S->tl.loss = NETS_SQUARE;
+    S->tl.fused = 1;
     nets__tl_set_data(&S->tl, S->x, S->y, n);
     S->all_conv = 1;
     start_alpha(S);
@@ -290,7 +291,7 @@ static ms_status step(void *vs, const ms_ctx *ctx, ms_progress *prog, ms_err *er
                        S->alphas[S->ai], S->it);
     int conv = S->cur_loss < S->p->loss_tol;
     if (!conv) {
-        nets__tl_backward(&S->tl, S->a, S->ga, S->gw, nt);
+        nets__tl_backward(&S->tl, S->a, S->w, S->ga, S->gw, nt);
         for (size_t i = 0; i < m; i++)
             S->a[i] -= S->eta * S->ga[i];
         for (size_t k = 0; k < m * d; k++)

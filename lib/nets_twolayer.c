@@ -21,7 +21,7 @@
 #include "nets_internal.h"
 
 ms_status nets__tl_alloc(nets_tl *t, size_t n_cap, size_t d, size_t m) {
-    size_t nblk = (n_cap + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK;
+    size_t nblk = n_cap / 16 + 1; /* row blocks are at least 16 rows */
     memset(t, 0, sizeof *t);
     if (m && n_cap > ((size_t)-1) / 16 / m)
         return MS_ENOMEM;
@@ -97,34 +97,65 @@ void nets__act(nets_act act, double *v, size_t n) {
     }
 }
 
-/* Rows [j0, j0+nb): H = σ(X Wᵀ), f, e; returns Σ_j ℓ_j. */
+/* Rows per forward block: about 1 MiB of H, at least 16 and at most
+ * NETS_ROW_BLOCK rows. A function of m only, so the split (hence the bits)
+ * does not depend on the thread count. */
+static size_t row_block(size_t m) {
+    size_t rb = ((size_t)1 << 17) / (m ? m : 1);
+    return rb < 16 ? 16 : rb > NETS_ROW_BLOCK ? NETS_ROW_BLOCK : rb;
+}
+
+/* Rows [j0, j0+nb): P = X Wᵀ, then per row (while it is in cache) H = σ(P),
+ * f_j, e_j; in fused ReLU mode the row is then overwritten by e_j·1[p > 0],
+ * the backward's only input. Returns Σ_j ℓ_j. */
 static double forward_block(nets_tl *t, const double *a, const double *w, size_t j0, size_t nb) {
     const size_t m = t->m, d = t->d;
     double *h = t->h + j0 * m;
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)d, 1.0,
                 t->x + j0 * d, (int)d, w, (int)d, 0.0, h, (int)m);
     const double s = t->out_scale, c = s / (double)m, inv = 1.0 / ((double)t->n * s);
+    const int relu = t->act == NETS_RELU;
     double sum = 0;
     for (size_t j = 0; j < nb; j++) {
         double *row = h + j * m;
-        nets__act(t->act, row, m);
         double acc = 0;
-        for (size_t i = 0; i < m; i++)
-            acc += a[i] * row[i];
+        if (relu) {
+#pragma omp simd reduction(+ : acc)
+            for (size_t i = 0; i < m; i++) {
+                /* Branch-free select, so that the loop vectorises. */
+                double v = row[i], hv = v > 0 ? v : 0.0;
+                acc += a[i] * hv;
+            }
+        } else {
+            nets__act(t->act, row, m);
+#pragma omp simd reduction(+ : acc)
+            for (size_t i = 0; i < m; i++)
+                acc += a[i] * row[i];
+        }
         double fj = c * acc, dl;
         sum += nets__loss(t->loss, fj, t->y[j0 + j], &dl);
+        const double ej = dl * inv;
         t->f[j0 + j] = fj;
-        t->e[j0 + j] = dl * inv;
+        t->e[j0 + j] = ej;
+        if (relu && t->fused) {
+#pragma omp simd
+            for (size_t i = 0; i < m; i++)
+                row[i] = row[i] > 0 ? ej : 0.0;
+        } else if (relu) {
+#pragma omp simd
+            for (size_t i = 0; i < m; i++)
+                row[i] = row[i] > 0 ? row[i] : 0.0;
+        }
     }
     return sum;
 }
 
 double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt) {
-    const size_t nblk = (t->n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK;
+    const size_t rb = row_block(t->m), nblk = (t->n + rb - 1) / rb;
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (size_t b = 0; b < nblk; b++) {
-        size_t j0 = b * NETS_ROW_BLOCK;
-        size_t nb = t->n - j0 < NETS_ROW_BLOCK ? t->n - j0 : NETS_ROW_BLOCK;
+        size_t j0 = b * rb;
+        size_t nb = t->n - j0 < rb ? t->n - j0 : rb;
         t->part[b] = forward_block(t, a, w, j0, nb);
     }
     double sum = 0;
@@ -134,12 +165,24 @@ double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt) {
 }
 
 /* Particles [i0, i0+mb): ga, then overwrite H's columns with e_j a_i σ'_ji
- * and multiply by X. */
-static void backward_block(nets_tl *t, const double *a, double *ga, double *gw, size_t i0,
-                           size_t mb) {
+ * and multiply by X. Fused ReLU mode: H already holds e_j 1[p_ji > 0], one
+ * GEMM gives M_i = Σ_j e_j 1[p_ji > 0] x_j, then gw_i = a_i M_i and, by
+ * 1-homogeneity of the ReLU (relu(p) = 1[p > 0] p), ga_i = w_i·M_i. */
+static void backward_block(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
+                           size_t i0, size_t mb) {
     const size_t m = t->m, d = t->d, n = t->n;
     double *g = ga + i0;
     const double *ab = a + i0;
+    if (t->fused && t->act == NETS_RELU) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)n, 1.0,
+                    t->h + i0, (int)m, t->x, (int)d, 0.0, gw + i0 * d, (int)d);
+        for (size_t k = 0; k < mb; k++) {
+            double *gk = gw + (i0 + k) * d;
+            g[k] = cblas_ddot((int)d, w + (i0 + k) * d, 1, gk, 1);
+            cblas_dscal((int)d, ab[k], gk, 1);
+        }
+        return;
+    }
     for (size_t k = 0; k < mb; k++)
         g[k] = 0;
     for (size_t j = 0; j < n; j++) {
@@ -147,17 +190,27 @@ static void backward_block(nets_tl *t, const double *a, double *ga, double *gw, 
         const double ej = t->e[j];
         switch (t->act) {
         case NETS_RELU:
+#pragma omp simd
             for (size_t k = 0; k < mb; k++) {
                 double hv = row[k];
                 g[k] += hv * ej;
                 row[k] = hv > 0 ? ej * ab[k] : 0.0;
             }
             break;
-        default:
+        case NETS_TANH:
+#pragma omp simd
             for (size_t k = 0; k < mb; k++) {
                 double hv = row[k];
                 g[k] += hv * ej;
-                row[k] = ej * ab[k] * nets__dact(t->act, hv);
+                row[k] = ej * ab[k] * (1.0 - hv * hv);
+            }
+            break;
+        default:
+#pragma omp simd
+            for (size_t k = 0; k < mb; k++) {
+                double hv = row[k];
+                g[k] += hv * ej;
+                row[k] = ej * ab[k] * hv * (1.0 - hv);
             }
             break;
         }
@@ -166,13 +219,14 @@ static void backward_block(nets_tl *t, const double *a, double *ga, double *gw, 
                 (int)m, t->x, (int)d, 0.0, gw + i0 * d, (int)d);
 }
 
-void nets__tl_backward(nets_tl *t, const double *a, double *ga, double *gw, int nt) {
+void nets__tl_backward(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
+                       int nt) {
     const size_t ncb = (t->m + NETS_COL_BLOCK - 1) / NETS_COL_BLOCK;
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (size_t b = 0; b < ncb; b++) {
         size_t i0 = b * NETS_COL_BLOCK;
         size_t mb = t->m - i0 < NETS_COL_BLOCK ? t->m - i0 : NETS_COL_BLOCK;
-        backward_block(t, a, ga, gw, i0, mb);
+        backward_block(t, a, w, ga, gw, i0, mb);
     }
 }
 

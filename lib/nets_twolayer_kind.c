@@ -354,6 +354,8 @@ static ms_status init(void *vs, const void *vp, const ms_ctx *ctx, ms_err *err) 
     }
     S->tl.act = (nets_act)p->activation;
     S->tl.loss = (nets_loss)p->loss;
+    /* The bilevel inner solve needs the features Φ = h after the forward. */
+    S->tl.fused = S->method != M_MFLD_BILEVEL;
     nets__tl_set_data(&S->tl, S->x, S->y, S->n);
     S->bl.lambda = p->lambda;
     S->bl.newton_iter = (size_t)p->inner_iter;

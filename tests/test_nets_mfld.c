@@ -265,7 +265,7 @@ static void bilevel_inner_solve_and_outer_drift(void **st) {
             bilevel_value(&b);
             double r[16];
             memcpy(r, b.r, b.m * sizeof(double));
-            nets__tl_backward(&b.tl, b.r, b.ga, b.gw, 1);
+            nets__tl_backward(&b.tl, b.r, b.th, b.ga, b.gw, 1);
             /* Stationarity of the inner problem: λ r_i + g(θ_i) = 0. */
             for (size_t i = 0; i < b.m; i++)
                 assert_close(r[i], -b.ga[i] / b.bl.lambda, 0, 1e-10);

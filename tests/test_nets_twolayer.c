@@ -89,9 +89,10 @@ static void gradients_match_finite_differences(void **st) {
                     fx_make(&f, 23, 4, 6, (nets_act)act, (nets_loss)loss, seed += 100);
                 }
                 f.tl.out_scale = sc ? 2.385 : 1.0;
+                f.tl.fused = sc; /* ReLU: both backward paths */
                 const double s2 = f.tl.out_scale * f.tl.out_scale;
                 nets__tl_forward(&f.tl, f.a, f.w, 1);
-                nets__tl_backward(&f.tl, f.a, f.ga, f.gw, 1);
+                nets__tl_backward(&f.tl, f.a, f.w, f.ga, f.gw, 1);
                 for (size_t k = 0; k < f.m * (f.d + 1); k++) {
                     double *u = k < f.m ? f.a + k : f.w + (k - f.m);
                     double an = k < f.m ? f.ga[k] : f.gw[k - f.m];
@@ -111,18 +112,22 @@ static void gradients_match_finite_differences(void **st) {
 /* Same bits whatever the thread count: fixed blocks (several of each). */
 static void threads_do_not_change_the_bits(void **st) {
     (void)st;
-    fixture f1, f2;
-    fx_make(&f1, 600, 7, 300, NETS_TANH, NETS_SQUARE, 5);
-    fx_make(&f2, 600, 7, 300, NETS_TANH, NETS_SQUARE, 5);
-    double l1 = nets__tl_forward(&f1.tl, f1.a, f1.w, 1);
-    double l2 = nets__tl_forward(&f2.tl, f2.a, f2.w, 2);
-    assert_true(l1 == l2);
-    nets__tl_backward(&f1.tl, f1.a, f1.ga, f1.gw, 1);
-    nets__tl_backward(&f2.tl, f2.a, f2.ga, f2.gw, 2);
-    assert_memory_equal(f1.ga, f2.ga, f1.m * sizeof(double));
-    assert_memory_equal(f1.gw, f2.gw, f1.m * f1.d * sizeof(double));
-    fx_free(&f1);
-    fx_free(&f2);
+    for (int fused = 0; fused < 2; fused++) {
+        fixture f1, f2;
+        nets_act act = fused ? NETS_RELU : NETS_TANH;
+        fx_make(&f1, 600, 7, 300, act, NETS_SQUARE, 5);
+        fx_make(&f2, 600, 7, 300, act, NETS_SQUARE, 5);
+        f1.tl.fused = f2.tl.fused = fused;
+        double l1 = nets__tl_forward(&f1.tl, f1.a, f1.w, 1);
+        double l2 = nets__tl_forward(&f2.tl, f2.a, f2.w, 2);
+        assert_true(l1 == l2);
+        nets__tl_backward(&f1.tl, f1.a, f1.w, f1.ga, f1.gw, 1);
+        nets__tl_backward(&f2.tl, f2.a, f2.w, f2.ga, f2.gw, 2);
+        assert_memory_equal(f1.ga, f2.ga, f1.m * sizeof(double));
+        assert_memory_equal(f1.gw, f2.gw, f1.m * f1.d * sizeof(double));
+        fx_free(&f1);
+        fx_free(&f2);
+    }
 }
 
 /* A small data problem for the kind: n points of dimension din. */
