@@ -8,7 +8,10 @@
 #define MS_KINDS(X)                                                          \
     X(ot_eot_kind)                                                           \
     X(games_nash_kind)                                                       \
-    X(games_minmax_kind)
+    X(games_minmax_kind)                                                     \
+    X(nets_two_layer)                                                        \
+    X(nets_deconvolution)                                                    \
+    X(nets_scaling_path)
 /* clang-format on */
 
 #define MS__DECLARE(sym) extern const ms_kind sym;
