@@ -1,0 +1,105 @@
+/* deep_fixtures.h — helpers shared by the deep-network suites
+ * (tests/test_deep_*.c): random vectors, norms, finite differences and a
+ * dense symmetric eigensolver for small operators. Header-only so each suite
+ * stays one executable. */
+#ifndef DEEP_FIXTURES_H
+#define DEEP_FIXTURES_H
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <string.h>
+
+#include "deep_lanczos.h"
+#include "ms_alloc.h"
+#include "ms_rng.h"
+
+/* The test build links the fault-injecting allocator (ms_alloc_fi.o); its
+ * hooks are declared in ms_alloc.h only under MS_FAULT_INJECTION. */
+void ms_alloc_fail_after(long n);
+
+static inline double fx_norm(const double *x, size_t n) {
+    return cblas_dnrm2((int)n, x, 1);
+}
+
+/* ‖a − b‖ / ‖b‖. */
+static inline double fx_rel(const double *a, const double *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += (a[i] - b[i]) * (a[i] - b[i]);
+        den += b[i] * b[i];
+    }
+    return sqrt(num / (den > 0 ? den : 1));
+}
+
+static inline double fx_maxabs(const double *x, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+static inline void fx_unit(ms_rng *r, double *x, size_t n) {
+    ms_rng_normals(r, x, n);
+    cblas_dscal((int)n, 1.0 / fx_norm(x, n), x, 1);
+}
+
+/* A gradient oracle: loss at θ, gradient into g (n values). */
+typedef double (*fx_grad_fn)(void *user, const double *theta, double *g);
+
+/* Central-difference gradient of the loss (g unused by the oracle is fine). */
+static inline void fx_fd_grad(fx_grad_fn f, void *user, const double *theta, size_t n, double eps,
+                              double *out) {
+    double *t = ms_malloc(n, sizeof *t);
+    memcpy(t, theta, n * sizeof *t);
+    for (size_t i = 0; i < n; i++) {
+        double x = t[i];
+        t[i] = x + eps;
+        double fp = f(user, t, NULL);
+        t[i] = x - eps;
+        double fm = f(user, t, NULL);
+        t[i] = x;
+        out[i] = (fp - fm) / (2 * eps);
+    }
+    ms_free(t);
+}
+
+/* Central difference of the gradient along unit v: [∇(θ+εv) − ∇(θ−εv)]/(2ε). */
+static inline void fx_fd_hvp(fx_grad_fn f, void *user, const double *theta, const double *v,
+                             size_t n, double eps, double *out) {
+    double *t = ms_malloc(n, sizeof *t), *g2 = ms_malloc(n, sizeof *g2);
+    for (size_t i = 0; i < n; i++)
+        t[i] = theta[i] + eps * v[i];
+    f(user, t, out);
+    for (size_t i = 0; i < n; i++)
+        t[i] = theta[i] - eps * v[i];
+    f(user, t, g2);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (out[i] - g2[i]) / (2 * eps);
+    ms_free(t);
+    ms_free(g2);
+}
+
+/* Dense matrix of a symmetric operator (column i = A e_i), symmetrised, and
+ * its eigenvalues ascending into lam (n values) by LAPACK dsyev. */
+static inline int fx_dense_eigs(deep_matvec_fn op, void *user, size_t n, double *lam) {
+    double *A = ms_malloc(n * n, sizeof *A), *e = ms_calloc(n, sizeof *e),
+           *col = ms_malloc(n, sizeof *col);
+    for (size_t i = 0; i < n; i++) {
+        e[i] = 1;
+        op(user, e, col);
+        e[i] = 0;
+        for (size_t j = 0; j < n; j++)
+            A[j * n + i] = col[j];
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            A[i * n + j] = A[j * n + i] = 0.5 * (A[i * n + j] + A[j * n + i]);
+    int info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', (int)n, A, (int)n, lam);
+    ms_free(A);
+    ms_free(e);
+    ms_free(col);
+    return info;
+}
+
+#endif
