@@ -18,6 +18,56 @@ void deep_data_gaussian(ms_rng *rng, size_t n, size_t d, double noise, const dou
         y[i] += noise * ms_rng_normal(rng);
 }
 
+ms_status deep_dataset_make(deep_dataset *ds, const ms_mat *X, const ms_vec *y, size_t n, size_t d,
+                            double noise, const double *w_true, ms_rng *rng, ms_err *err) {
+    memset(ds, 0, sizeof *ds);
+    if (X && X->v) {
+        n = X->rows;
+        d = X->cols;
+    }
+    ds->n = n;
+    ds->d = d;
+    ds->X = ms_malloc(n * d, sizeof *ds->X);
+    ds->y = ms_malloc(n, sizeof *ds->y);
+    if (!(X && X->v))
+        ds->w_true = ms_malloc(d, sizeof *ds->w_true);
+    if (!ds->X || !ds->y || (!(X && X->v) && !ds->w_true)) {
+        deep_dataset_fini(ds);
+        return ms_fail(err, MS_ENOMEM, "", "data set (%zu × %zu)", n, d);
+    }
+    if (X && X->v) {
+        memcpy(ds->X, X->v, n * d * sizeof *ds->X);
+        memcpy(ds->y, y->v, n * sizeof *ds->y);
+        return MS_OK;
+    }
+    if (w_true)
+        memcpy(ds->w_true, w_true, d * sizeof *ds->w_true);
+    else
+        ms_rng_normals(rng, ds->w_true, d);
+    deep_data_gaussian(rng, n, d, noise, ds->w_true, ds->X, ds->y);
+    return MS_OK;
+}
+
+void deep_dataset_fini(deep_dataset *ds) {
+    if (!ds)
+        return;
+    ms_free(ds->X);
+    ms_free(ds->y);
+    ms_free(ds->w_true);
+    ds->X = ds->y = ds->w_true = NULL;
+}
+
+void deep_dataset_check(const ms_mat *X, const ms_vec *y, const char *xname, const char *yname,
+                        ms_errlist *errs) {
+    if (X->v && !y->v)
+        ms_errlist_addf(errs, MS_EINVAL, yname, "is required when %s is given", xname);
+    else if (!X->v && y->v)
+        ms_errlist_addf(errs, MS_EINVAL, xname, "is required when %s is given", yname);
+    else if (X->v && X->rows != y->n)
+        ms_errlist_addf(errs, MS_EINVAL, yname, "has %zu entries but %s has %zu rows", y->n, xname,
+                        X->rows);
+}
+
 void deep_data_moments(const double *X, const double *y, size_t n, size_t d, double *sigma,
                        double *c, double *yy) {
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)n, 1.0 / (double)n, X, (int)d,
@@ -130,5 +180,34 @@ ms_status deep_null_projector(const double *X, size_t n, size_t d, double *P, si
         *rank = r;
 out:
     ms_free(A), ms_free(s), ms_free(vt), ms_free(work);
+    return st;
+}
+
+ms_status deep_sym_eig_max(const double *A, size_t d, double *lmax, ms_err *err) {
+    double *Q = ms_malloc(d * d, sizeof *Q), *lam = ms_malloc(d, sizeof *lam), q = 0;
+    double *work = NULL;
+    ms_status st = MS_OK;
+    if (!Q || !lam) {
+        st = ms_fail(err, MS_ENOMEM, "", "eigenvalue workspace");
+        goto out;
+    }
+    memcpy(Q, A, d * d * sizeof *Q);
+    if (LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'N', 'U', (int)d, Q, (int)d, lam, &q, -1) != 0) {
+        st = ms_fail(err, MS_ENUMERIC, "", "eigenvalue workspace query failed");
+        goto out;
+    }
+    size_t lw = (size_t)q + 3 * d;
+    if (!(work = ms_malloc(lw, sizeof *work))) {
+        st = ms_fail(err, MS_ENOMEM, "", "eigenvalue workspace");
+        goto out;
+    }
+    if (LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'N', 'U', (int)d, Q, (int)d, lam, work, (int)lw) !=
+        0) {
+        st = ms_fail(err, MS_ENUMERIC, "", "symmetric eigensolver failed");
+        goto out;
+    }
+    *lmax = lam[d - 1];
+out:
+    ms_free(Q), ms_free(lam), ms_free(work);
     return st;
 }

@@ -16,7 +16,28 @@
 #include <stddef.h>
 
 #include "ms_err.h"
+#include "ms_params.h"
 #include "ms_rng.h"
+
+/* A regression data set owned by its holder: X (n×d row-major), y (n), and
+ * for synthetic data the generating vector w_true (d; NULL for given data). */
+typedef struct deep_dataset {
+    size_t n, d;
+    double *X, *y, *w_true;
+} deep_dataset;
+
+/* Copy the given X, y (when X->v is not NULL), or draw n samples in
+ * dimension d with deep_data_gaussian; w_true is drawn N(0, I) from rng
+ * unless given (so that a test set shares the training set's w_true).
+ * All-or-nothing; MS_ENOMEM on failure. */
+ms_status deep_dataset_make(deep_dataset *ds, const ms_mat *X, const ms_vec *y, size_t n, size_t d,
+                            double noise, const double *w_true, ms_rng *rng, ms_err *err);
+void deep_dataset_fini(deep_dataset *ds);
+
+/* Cross-field rule shared by the kinds: X and y are given together, with
+ * one row of X per entry of y. Appends errors naming xname / yname. */
+void deep_dataset_check(const ms_mat *X, const ms_vec *y, const char *xname, const char *yname,
+                        ms_errlist *errs);
 
 /* X (n×d, row-major) iid N(0,1); y = X w_true + noise·ε, ε ~ N(0, I_n). */
 void deep_data_gaussian(ms_rng *rng, size_t n, size_t d, double noise, const double *w_true,
@@ -37,5 +58,8 @@ ms_status deep_lstsq(const double *X, const double *y, size_t n, size_t d, deep_
  * of the r non-negligible singular values). */
 ms_status deep_null_projector(const double *X, size_t n, size_t d, double *P, size_t *rank,
                               ms_err *err);
+
+/* Largest eigenvalue of a symmetric d×d matrix (LAPACK dsyev). */
+ms_status deep_sym_eig_max(const double *A, size_t d, double *lmax, ms_err *err);
 
 #endif

@@ -11,7 +11,10 @@
 #include <string.h>
 
 #include "deep_lanczos.h"
+#include "kind_harness.h"
 #include "ms_alloc.h"
+#include "ms_kind.h"
+#include "ms_params.h"
 #include "ms_rng.h"
 
 /* The test build links the fault-injecting allocator (ms_alloc_fi.o); its
@@ -100,6 +103,95 @@ static inline int fx_dense_eigs(deep_matvec_fn op, void *user, size_t n, double 
     ms_free(e);
     ms_free(col);
     return info;
+}
+
+/* Params of a kind, set by field name through its table (the structs are
+ * private to the kinds' files). */
+static inline void *fx_params_new(const ms_kind *k) {
+    void *p = ms_calloc(1, k->params->size);
+    ms_params_defaults(k->params, p);
+    return p;
+}
+
+static inline void fx_params_free(const ms_kind *k, void *p) {
+    ms_params_free(k->params, p);
+    ms_free(p);
+}
+
+static inline const ms_field *fx_field(const ms_kind *k, const char *name) {
+    const ms_field *f = ms_fields_find(k->params, name);
+    if (!f) {
+        print_error("kind %s has no field %s\n", k->name, name);
+        fail();
+    }
+    return f;
+}
+
+/* DOUBLE, INT or BOOL field. */
+static inline void fx_set(const ms_kind *k, void *p, const char *name, double v) {
+    const ms_field *f = fx_field(k, name);
+    char *at = (char *)p + f->offset;
+    if (f->type == MS_F_DOUBLE)
+        *(double *)at = v;
+    else if (f->type == MS_F_INT)
+        *(long long *)at = (long long)v;
+    else if (f->type == MS_F_BOOL)
+        *(int *)at = v != 0;
+    else
+        fail_msg("field %s is not a number", name);
+}
+
+static inline void fx_set_enum(const ms_kind *k, void *p, const char *name, const char *choice) {
+    const ms_field *f = fx_field(k, name);
+    int i = ms_enum_index(f->choices, choice);
+    assert_true(i >= 0);
+    *(int *)((char *)p + f->offset) = i;
+}
+
+static inline void fx_set_mat(const ms_kind *k, void *p, const char *name, size_t rows, size_t cols,
+                              const double *v) {
+    const ms_field *f = fx_field(k, name);
+    ms_mat *m = (ms_mat *)((char *)p + f->offset);
+    ms_free(m->v);
+    assert_int_equal(ms_mat_alloc(m, rows, cols), MS_OK);
+    memcpy(m->v, v, rows * cols * sizeof *v);
+}
+
+static inline void fx_set_vec(const ms_kind *k, void *p, const char *name, size_t n,
+                              const double *v) {
+    const ms_field *f = fx_field(k, name);
+    ms_vec *x = (ms_vec *)((char *)p + f->offset);
+    ms_free(x->v);
+    assert_int_equal(ms_vec_alloc(x, n), MS_OK);
+    memcpy(x->v, v, n * sizeof *v);
+}
+
+/* Run a kind; fails the test with the error when the run fails. */
+static inline ms_value *fx_run(const ms_kind *k, const void *p, int threads) {
+    harness_opts o = {.threads = threads};
+    ms_err err;
+    ms_err_clear(&err);
+    ms_value *v = harness_run(k, p, &o, &err);
+    if (!v) {
+        print_error("%s failed: %s [%s] %s\n", k->name, ms_status_name(err.code), err.field,
+                    err.msg);
+        fail();
+    }
+    return v;
+}
+
+/* Validation error for params expected to be rejected: the field path. */
+static inline void fx_expect_invalid(const ms_kind *k, const void *p, const char *field) {
+    ms_errlist errs;
+    ms_errlist_clear(&errs);
+    assert_int_equal(ms_kind_validate(k, p, &errs), MS_EINVAL);
+    int found = 0;
+    for (size_t i = 0; i < errs.n; i++)
+        found |= strcmp(errs.e[i].field, field) == 0;
+    if (!found) {
+        print_error("expected an error on %s, got %s: %s\n", field, errs.e[0].field, errs.e[0].msg);
+        fail();
+    }
 }
 
 #endif
