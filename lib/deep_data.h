@@ -34,6 +34,42 @@ ms_status deep_dataset_make(deep_dataset *ds, const ms_mat *X, const ms_vec *y, 
                             double noise, const double *w_true, ms_rng *rng, ms_err *err);
 void deep_dataset_fini(deep_dataset *ds);
 
+/* Field-table entries of the data parameters every deep-network kind
+ * shares — X (MAT), y (VEC), n, d (INT), noise (DOUBLE) — for a params
+ * struct T with members of those names; n_def, d_def: synthetic defaults. */
+#define DEEP_DATA_FIELDS(T, n_def, d_def)                                                        \
+    {.name = "X",                                                                                \
+     .type = MS_F_MAT,                                                                           \
+     .offset = offsetof(T, X),                                                                   \
+     .max_len = 4000000,                                                                         \
+     .doc = "Inputs, n×d (one row per sample). Absent: synthetic data — X iid N(0,1), "       \
+            "w_true ~ N(0, I), y = X w_true + noise·ε with ε ~ N(0, I)."},                       \
+        {.name = "y",                                                                            \
+         .type = MS_F_VEC,                                                                       \
+         .offset = offsetof(T, y),                                                               \
+         .max_len = 1000000,                                                                     \
+         .doc = "Targets (n values); required with X."},                                         \
+        {.name = "n",                                                                            \
+         .type = MS_F_INT,                                                                       \
+         .offset = offsetof(T, n),                                                               \
+         .flags = MS_FF_MIN | MS_FF_MAX,                                                         \
+         .min = 1,                                                                               \
+         .max = 1000000,                                                                         \
+         .def = (n_def),                                                                         \
+         .doc = "Synthetic data: number of samples."},                                           \
+        {.name = "d",                                                                            \
+         .type = MS_F_INT,                                                                       \
+         .offset = offsetof(T, d),                                                               \
+         .flags = MS_FF_MIN | MS_FF_MAX,                                                         \
+         .min = 1,                                                                               \
+         .max = 2048,                                                                            \
+         .def = (d_def),                                                                         \
+         .doc = "Synthetic data: input dimension."},                                             \
+    {                                                                                            \
+        .name = "noise", .type = MS_F_DOUBLE, .offset = offsetof(T, noise), .flags = MS_FF_MIN,  \
+        .min = 0, .def = 1.0, .doc = "Synthetic data: standard deviation of the label noise ε." \
+    }
+
 /* Cross-field rule shared by the kinds: X and y are given together, with
  * one row of X per entry of y. Appends errors naming xname / yname. */
 void deep_dataset_check(const ms_mat *X, const ms_vec *y, const char *xname, const char *yname,

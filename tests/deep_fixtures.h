@@ -194,4 +194,21 @@ static inline void fx_expect_invalid(const ms_kind *k, const void *p, const char
     }
 }
 
+/* Make the k-th allocation of a whole run fail, for k = 0, 1, … until the
+ * run succeeds: every failure must be a clean MS_ENOMEM (ASan checks that
+ * nothing leaks). */
+static inline void fx_alloc_failures(const ms_kind *k, const void *p) {
+    ms_err err;
+    for (long n = 0;; n++) {
+        ms_alloc_fail_after(n);
+        ms_value *r = harness_run(k, p, NULL, &err);
+        ms_alloc_fail_after(-1);
+        if (r) {
+            ms_value_free(r);
+            return;
+        }
+        assert_int_equal(err.code, MS_ENOMEM);
+    }
+}
+
 #endif

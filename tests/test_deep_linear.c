@@ -273,17 +273,7 @@ static void allocation_failures_are_clean(void **st) {
     void *p = spec_params(1, 0.3, 0.05, 10);
     fx_set(K, p, "n_test", 10);
     fx_set_enum(K, p, "method", "flow");
-    ms_err err;
-    for (long k = 0;; k++) {
-        ms_alloc_fail_after(k);
-        ms_value *r = harness_run(K, p, NULL, &err);
-        ms_alloc_fail_after(-1);
-        if (r) {
-            ms_value_free(r);
-            break;
-        }
-        assert_int_equal(err.code, MS_ENOMEM);
-    }
+    fx_alloc_failures(K, p);
     fx_params_free(K, p);
 }
 

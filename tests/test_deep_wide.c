@@ -205,17 +205,7 @@ static void divergence_and_allocation_failures(void **st) {
     assert_true(num(r, "diverged") == 1);
     ms_value_free(r);
     p = wide_params(3, 12, 5, 1);
-    ms_err err;
-    for (long k = 0;; k++) {
-        ms_alloc_fail_after(k);
-        r = harness_run(K, p, NULL, &err);
-        ms_alloc_fail_after(-1);
-        if (r) {
-            ms_value_free(r);
-            break;
-        }
-        assert_int_equal(err.code, MS_ENOMEM);
-    }
+    fx_alloc_failures(K, p);
     fx_params_free(K, p);
 }
 
