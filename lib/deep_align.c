@@ -25,6 +25,8 @@
 
 #include <cblas.h>
 
+#include "deep_data.h"
+#include "deep_internal.h"
 #include "deep_mlp.h"
 #include "ms_alloc.h"
 #include "ms_kind.h"
@@ -278,26 +280,7 @@ static const ms_field fields[] = {
      .min = 0,
      .def = 0,
      .doc = "Converged when the loss is ≤ tol (0: run max_iter steps)."},
-    {.name = "diverge_factor",
-     .type = MS_F_DOUBLE,
-     .offset = P_(diverge_factor),
-     .flags = MS_FF_MIN_EXCL,
-     .min = 1,
-     .def = 1e6,
-     .doc = "diverged = true when the loss exceeds this multiple of the initial loss or is "
-            "not finite."},
-    {.name = "seed",
-     .type = MS_F_INT,
-     .offset = P_(seed),
-     .def = 0,
-     .doc = "Seed of the synthetic batch and of the weights (layer k: its own stream)."},
-    {.name = "threads",
-     .type = MS_F_INT,
-     .offset = P_(threads),
-     .flags = MS_FF_MIN,
-     .min = 1,
-     .def = 1,
-     .doc = "Threads for the layer GEMMs (row blocks)."},
+    DEEP_RUN_FIELDS(align_params),
 };
 #undef P_
 #undef MIN_MAX
@@ -382,7 +365,7 @@ typedef struct align_state {
     double loss, loss0, loss_prev, identity_err, identity_worst;
     size_t iter;
     int converged, diverged, done;
-    align_row *hist;
+    deep__hist hist;
 } align_state;
 
 /* Feature / backward block of layer ℓ and its number of entries. */
@@ -548,8 +531,8 @@ static ms_status init_buffers(align_state *s, ms_err *err) {
     s->stats = ms_calloc(S_COUNT * L, sizeof(double));
     s->stats0 = ms_calloc(S_COUNT * L, sizeof(double));
     s->infeasible = ms_calloc(L, sizeof(int));
-    s->hist = ms_malloc((size_t)s->p->max_iter, sizeof *s->hist);
-    if (!ok || !s->stats || !s->stats0 || !s->infeasible || !s->hist)
+    int hok = deep__hist_init(&s->hist, sizeof(align_row), (size_t)s->p->max_iter);
+    if (!ok || !s->stats || !s->stats0 || !s->infeasible || !hok)
         return ms_fail(err, MS_ENOMEM, "", "per-layer buffers");
     return MS_OK;
 }
@@ -677,9 +660,8 @@ static ms_status step(void *state, const ms_ctx *ctx, ms_progress *prog, ms_err 
         realised(s);
     if (s->iter == 0)
         memcpy(s->stats0, s->stats, S_COUNT * s->L * sizeof *s->stats);
-    s->hist[s->iter] =
-        (align_row){s->loss, s->stats[S_DL * s->L + s->L - 1], s->loss_prev - s->loss,
-                    s->stats[S_COS * s->L + s->L - 2], s->stats[S_SENS * s->L + s->L - 2]};
+    align_row row = {s->loss, s->stats[S_DL * s->L + s->L - 1], s->loss_prev - s->loss,
+                     s->stats[S_COS * s->L + s->L - 2], s->stats[S_SENS * s->L + s->L - 2]};
     s->iter++;
     if (!isfinite(s->loss) || s->loss > p->diverge_factor * fmax(s->loss0, 1e-300))
         s->diverged = s->done = 1;
@@ -687,6 +669,7 @@ static ms_status step(void *state, const ms_ctx *ctx, ms_progress *prog, ms_err 
         s->converged = s->done = 1;
     if (s->iter >= (size_t)p->max_iter)
         s->done = 1;
+    deep__hist_push(&s->hist, &row, s->done);
     publish(s, prog);
     return MS_OK;
 }
@@ -722,12 +705,13 @@ static ms_status result(void *state, ms_value *out, ms_err *err) {
         ms_value *a[5] = {ms_obj_arr(h, "loss"), ms_obj_arr(h, "loss_decay_pred"),
                           ms_obj_arr(h, "loss_decay_actual"), ms_obj_arr(h, "cos_theta_out"),
                           ms_obj_arr(h, "sensitivity_out")};
-        for (size_t i = 0; i < s->iter && a[0] && a[1] && a[2] && a[3] && a[4]; i++) {
-            ms_arr_num(a[0], s->hist[i].loss);
-            ms_arr_num(a[1], s->hist[i].dl_pred);
-            ms_arr_num(a[2], s->hist[i].dl_actual);
-            ms_arr_num(a[3], s->hist[i].cos_out);
-            ms_arr_num(a[4], s->hist[i].sens_out);
+        for (size_t i = 0; i < s->hist.n && a[0] && a[1] && a[2] && a[3] && a[4]; i++) {
+            const align_row *r = deep__hist_row(&s->hist, i);
+            ms_arr_num(a[0], r->loss);
+            ms_arr_num(a[1], r->dl_pred);
+            ms_arr_num(a[2], r->dl_actual);
+            ms_arr_num(a[3], r->cos_out);
+            ms_arr_num(a[4], r->sens_out);
         }
     }
     return ms_value_status(out);
@@ -741,7 +725,7 @@ static void fini(void *state) {
     for (size_t i = 0; i < sizeof v / sizeof *v; i++)
         ms_free(v[i]);
     ms_free(s->infeasible);
-    ms_free(s->hist);
+    deep__hist_fini(&s->hist);
     memset(s, 0, sizeof *s);
 }
 

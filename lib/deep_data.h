@@ -70,6 +70,30 @@ void deep_dataset_fini(deep_dataset *ds);
         .min = 0, .def = 1.0, .doc = "Synthetic data: standard deviation of the label noise ε." \
     }
 
+/* Field-table entries every deep-network kind ends with: diverge_factor
+ * (DOUBLE), seed and threads (INT), for a params struct T with those members. */
+#define DEEP_RUN_FIELDS(T)                                                                       \
+    {.name = "diverge_factor",                                                                   \
+     .type = MS_F_DOUBLE,                                                                        \
+     .offset = offsetof(T, diverge_factor),                                                      \
+     .flags = MS_FF_MIN_EXCL,                                                                    \
+     .min = 1,                                                                                   \
+     .def = 1e6,                                                                                 \
+     .doc = "The run ends as a success with diverged = true when a loss exceeds this "           \
+            "multiple of its initial value or is not finite."},                                  \
+        {.name = "seed",                                                                         \
+         .type = MS_F_INT,                                                                       \
+         .offset = offsetof(T, seed),                                                            \
+         .def = 0,                                                                               \
+         .doc = "Seed of all randomness (data, weights, start vectors); each use draws from "    \
+                "its own stream, so results do not depend on threads."},                         \
+    {                                                                                            \
+        .name = "threads", .type = MS_F_INT, .offset = offsetof(T, threads), .flags = MS_FF_MIN, \
+        .min = 1, .def = 1,                                                                      \
+        .doc = "Threads inside a step (row blocks of the large products); results do not "       \
+               "depend on it beyond round-off."                                                  \
+    }
+
 /* Cross-field rule shared by the kinds: X and y are given together, with
  * one row of X per entry of y. Appends errors naming xname / yname. */
 void deep_dataset_check(const ms_mat *X, const ms_vec *y, const char *xname, const char *yname,

@@ -41,4 +41,25 @@ void deep__gemv(CBLAS_TRANSPOSE ta, size_t M, size_t N, double alpha, const doub
 int deep__tridiag_top(size_t m, const double *alpha, const double *beta, double *d, double *e,
                       double *z, double *work, double *top, double *last);
 
+/* A bounded history of fixed-size rows (deep_hist.c): at most `cap` rows;
+ * when full, every other row is dropped (the first kept) and the stride
+ * doubles, so a run of any length keeps ≤ cap evenly spaced rows. */
+#define DEEP_HIST_MAX 100000
+typedef struct deep__hist {
+    unsigned char *rows;
+    size_t size, n, cap, stride, count;
+} deep__hist;
+
+/* Allocate room for min(want, DEEP_HIST_MAX) rows (at least 4) of `size`
+ * bytes. Returns 0 on allocation failure. */
+int deep__hist_init(deep__hist *h, size_t size, size_t want);
+void deep__hist_fini(deep__hist *h);
+/* Offer the next row (counted whether kept or not); force keeps it even
+ * off-stride (the final row of a run). */
+void deep__hist_push(deep__hist *h, const void *row, int force);
+/* Row i (0 ≤ i < h->n). */
+static inline const void *deep__hist_row(const deep__hist *h, size_t i) {
+    return h->rows + i * h->size;
+}
+
 #endif

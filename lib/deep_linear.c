@@ -23,6 +23,7 @@
 
 #include "deep_chain.h"
 #include "deep_data.h"
+#include "deep_internal.h"
 #include "deep_lanczos.h"
 #include "ms_alloc.h"
 #include "ms_kind.h"
@@ -178,26 +179,7 @@ static const ms_field fields[] = {
      .min = 0,
      .def = 1e-6,
      .doc = "Lanczos stops when β_j|s_{j,1}| ≤ tol_eig·|θ₁| (relative residual bound)."},
-    {.name = "diverge_factor",
-     .type = MS_F_DOUBLE,
-     .offset = P_(diverge_factor),
-     .flags = MS_FF_MIN_EXCL,
-     .min = 1,
-     .def = 1e6,
-     .doc = "The run ends with diverged = true when the loss exceeds this multiple of the "
-            "initial loss or is not finite."},
-    {.name = "seed",
-     .type = MS_F_INT,
-     .offset = P_(seed),
-     .def = 0,
-     .doc = "Seed of the data, the initialisation and the Lanczos start vectors."},
-    {.name = "threads",
-     .type = MS_F_INT,
-     .offset = P_(threads),
-     .flags = MS_FF_MIN,
-     .min = 1,
-     .def = 1,
-     .doc = "Threads (the chain's products are small; results never depend on it)."},
+    DEEP_RUN_FIELDS(deep_linear_params),
 };
 #undef P_
 
@@ -273,8 +255,7 @@ typedef struct deep_linear_state {
     double sharp, sharp_res, sharp0;
     deep_chain_stats stats;
     int converged, diverged, done;
-    hist_row *hist;
-    size_t nhist, caphist;
+    deep__hist hist;
 } deep_linear_state;
 
 /* Hessian-vector product at the current θ, for Lanczos. */
@@ -312,15 +293,15 @@ static void evaluate(deep_linear_state *s) {
 static ms_status measure(deep_linear_state *s, ms_err *err) {
     deep_eig e;
     ms_status st =
-        deep_lanczos_top(s->lz, hvp_op, s, &s->lrng, s->nhist > 0, s->p->tol_eig, &e, err);
+        deep_lanczos_top(s->lz, hvp_op, s, &s->lrng, s->hist.count > 0, s->p->tol_eig, &e, err);
     if (st != MS_OK)
         return st;
     s->sharp = e.value;
     s->sharp_res = e.residual;
     if ((st = deep_chain_structure(s->ch, s->theta, s->bal0, s->what, &s->stats, err)) != MS_OK)
         return st;
-    if (s->nhist < s->caphist)
-        s->hist[s->nhist++] = (hist_row){s->iter, s->sharp, s->loss, s->dist2, s->gnorm};
+    hist_row row = {s->iter, s->sharp, s->loss, s->dist2, s->gnorm};
+    deep__hist_push(&s->hist, &row, s->done);
     return MS_OK;
 }
 
@@ -454,10 +435,8 @@ static ms_status init(void *state, const void *params, const ms_ctx *ctx, ms_err
         return err->code;
     ms_rng_init(&s->lrng, (uint64_t)p->seed, 3);
     size_t every = p->sharpness_every > 0 ? (size_t)p->sharpness_every : (size_t)p->max_iter;
-    s->caphist = (size_t)p->max_iter / every + 3;
-    s->hist = ms_malloc(s->caphist, sizeof *s->hist);
-    if (!s->hist)
-        return ms_fail(err, MS_ENOMEM, "", "history (%zu rows)", s->caphist);
+    if (!deep__hist_init(&s->hist, sizeof(hist_row), (size_t)p->max_iter / every + 3))
+        return ms_fail(err, MS_ENOMEM, "", "history");
     evaluate(s);
     s->loss0 = s->loss;
     if (!isfinite(s->loss))
@@ -581,12 +560,13 @@ static ms_status result(void *state, ms_value *out, ms_err *err) {
     if (h) {
         ms_value *a[5] = {ms_obj_arr(h, "step"), ms_obj_arr(h, "sharpness"), ms_obj_arr(h, "loss"),
                           ms_obj_arr(h, "dist2_wstar"), ms_obj_arr(h, "grad_norm")};
-        for (size_t i = 0; i < s->nhist && a[0] && a[1] && a[2] && a[3] && a[4]; i++) {
-            ms_arr_int(a[0], (long long)s->hist[i].step);
-            ms_arr_num(a[1], s->hist[i].sharpness);
-            ms_arr_num(a[2], s->hist[i].loss);
-            ms_arr_num(a[3], s->hist[i].dist2);
-            ms_arr_num(a[4], s->hist[i].grad_norm);
+        for (size_t i = 0; i < s->hist.n && a[0] && a[1] && a[2] && a[3] && a[4]; i++) {
+            const hist_row *r = deep__hist_row(&s->hist, i);
+            ms_arr_int(a[0], (long long)r->step);
+            ms_arr_num(a[1], r->sharpness);
+            ms_arr_num(a[2], r->loss);
+            ms_arr_num(a[3], r->dist2);
+            ms_arr_num(a[4], r->grad_norm);
         }
     }
     return ms_value_status(out);
@@ -600,7 +580,7 @@ static void fini(void *state) {
     ms_free(s->theta), ms_free(s->grad), ms_free(s->w), ms_free(s->bal0);
     ms_free(s->k1), ms_free(s->k2), ms_free(s->k3), ms_free(s->k4), ms_free(s->tmp);
     deep_lanczos_free(s->lz);
-    ms_free(s->hist);
+    deep__hist_fini(&s->hist);
     memset(s, 0, sizeof *s);
 }
 

@@ -22,6 +22,7 @@
 #include <cblas.h>
 
 #include "deep_data.h"
+#include "deep_internal.h"
 #include "deep_widenet.h"
 #include "ms_alloc.h"
 #include "ms_kind.h"
@@ -134,26 +135,7 @@ static const ms_field fields[] = {
      .min = 1,
      .def = 10,
      .doc = "Record a history row and the law statistics every this many steps."},
-    {.name = "diverge_factor",
-     .type = MS_F_DOUBLE,
-     .offset = P_(diverge_factor),
-     .flags = MS_FF_MIN_EXCL,
-     .min = 1,
-     .def = 1e6,
-     .doc = "The run ends with diverged = true when a loss exceeds this multiple of its "
-            "initial value or is not finite."},
-    {.name = "seed",
-     .type = MS_F_INT,
-     .offset = P_(seed),
-     .def = 0,
-     .doc = "Seed of the data and the weights."},
-    {.name = "threads",
-     .type = MS_F_INT,
-     .offset = P_(threads),
-     .flags = MS_FF_MIN,
-     .min = 1,
-     .def = 1,
-     .doc = "Threads for the O(N²d) products of depth 3 (row blocks)."},
+    DEEP_RUN_FIELDS(wide_linear_params),
 };
 #undef P_
 
@@ -191,8 +173,7 @@ typedef struct wide_linear_state {
     double *ring; /* log of the limit loss over the last unit of time */
     size_t ring_n;
     int converged, diverged, done;
-    wide_row *hist;
-    size_t nhist, caphist;
+    deep__hist hist;
 } wide_linear_state;
 
 static double dist_to(const double *a, const double *b, size_t d) {
@@ -254,8 +235,8 @@ static ms_status law(wide_linear_state *s, ms_err *err) {
 }
 
 static void record(wide_linear_state *s) {
-    if (s->nhist < s->caphist)
-        s->hist[s->nhist++] = (wide_row){s->t, s->loss, s->lossl, s->gap, s->dist, s->distl};
+    wide_row row = {s->t, s->loss, s->lossl, s->gap, s->dist, s->distl};
+    deep__hist_push(&s->hist, &row, s->done);
 }
 
 static ms_status init(void *state, const void *params, const ms_ctx *ctx, ms_err *err) {
@@ -302,11 +283,13 @@ static ms_status init(void *state, const void *params, const ms_ctx *ctx, ms_err
         return err->code;
     deep_widenet_set_reference(s->net, s->bdag, s->rstar);
     double steps_per_unit = ceil(1.0 / p->lr);
-    s->ring_n = steps_per_unit < (double)p->max_iter ? (size_t)steps_per_unit : (size_t)p->max_iter;
+    /* The rate window: one unit of time, at most max_iter and DEEP_HIST_MAX steps. */
+    double w = fmin(fmin(steps_per_unit, (double)p->max_iter), (double)DEEP_HIST_MAX);
+    s->ring_n = (size_t)w;
     s->ring = ms_malloc(s->ring_n + 1, sizeof *s->ring);
-    s->caphist = (size_t)p->max_iter / (size_t)p->record_every + 3;
-    s->hist = ms_malloc(s->caphist, sizeof *s->hist);
-    if (!s->ring || !s->hist)
+    if (!deep__hist_init(&s->hist, sizeof(wide_row),
+                         (size_t)p->max_iter / (size_t)p->record_every + 3) ||
+        !s->ring)
         return ms_fail(err, MS_ENOMEM, "", "history");
     s->loss0 = s->loss = deep_widenet_predict(s->net, ms_ctx_threads(ctx));
     s->lossl0 = s->lossl = deep_widenet_loss(s->net, s->net->ybeta);
@@ -414,8 +397,8 @@ static ms_status result(void *state, ms_value *out, ms_err *err) {
         ms_value *a[6] = {ms_obj_arr(h, "time"),          ms_obj_arr(h, "loss"),
                           ms_obj_arr(h, "loss_limit"),    ms_obj_arr(h, "gap_to_limit"),
                           ms_obj_arr(h, "dist_min_norm"), ms_obj_arr(h, "dist_min_norm_limit")};
-        for (size_t i = 0; i < s->nhist && a[0] && a[1] && a[2] && a[3] && a[4] && a[5]; i++) {
-            const wide_row *r = &s->hist[i];
+        for (size_t i = 0; i < s->hist.n && a[0] && a[1] && a[2] && a[3] && a[4] && a[5]; i++) {
+            const wide_row *r = deep__hist_row(&s->hist, i);
             ms_arr_num(a[0], r->t);
             ms_arr_num(a[1], r->loss);
             ms_arr_num(a[2], r->loss_limit);
@@ -431,7 +414,8 @@ static void fini(void *state) {
     wide_linear_state *s = state;
     ms_free(s->sigma), ms_free(s->c), ms_free(s->bdag), ms_free(s->Pnull), ms_free(s->tmp);
     deep_widenet_free(s->net);
-    ms_free(s->ring), ms_free(s->hist);
+    ms_free(s->ring);
+    deep__hist_fini(&s->hist);
     memset(s, 0, sizeof *s);
 }
 

@@ -180,6 +180,13 @@ static inline ms_value *fx_run(const ms_kind *k, const void *p, int threads) {
     return v;
 }
 
+/* fx_run with one thread, then free the params. */
+static inline ms_value *fx_run_free(const ms_kind *k, void *p) {
+    ms_value *r = fx_run(k, p, 1);
+    fx_params_free(k, p);
+    return r;
+}
+
 /* Validation error for params expected to be rejected: the field path. */
 static inline void fx_expect_invalid(const ms_kind *k, const void *p, const char *field) {
     ms_errlist errs;

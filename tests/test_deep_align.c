@@ -29,12 +29,6 @@ static void *net_params(const char *arch, double depth, double width, uint64_t s
     return p;
 }
 
-static ms_value *run_and_free(void *p) {
-    ms_value *r = fx_run(K, p, 1);
-    fx_params_free(K, p);
-    return r;
-}
-
 /* §4.3: cos θ_ℓ ≈ ℓ/√(Σ_{m<ℓ}(1 + γm)(2ℓ − 2m − 1)) with equal c_k. */
 static double predicted(int l, double gamma) {
     double s = 0;
@@ -55,7 +49,7 @@ static void alignment_at_init_matches_the_large_width_formula(void **st) {
             if (act)
                 fx_set_enum(K, p, "activation", "linear");
             fx_set_enum(K, p, "measure", "first_order");
-            ms_value *r = run_and_free(p);
+            ms_value *r = fx_run_free(K, p);
             const double *c = layer_stat(r, "initial", "cos_theta");
             for (int l = 0; l < 11; l++)
                 mean[l] += c[l] / 5;
@@ -87,7 +81,7 @@ static void resnet_branch_scale_sets_the_output_alignment(void **st) {
                 if (b)
                     fx_set(K, p, "branch_scale", 1);
                 fx_set_enum(K, p, "measure", "first_order");
-                ms_value *r = run_and_free(p);
+                ms_value *r = fx_run_free(K, p);
                 c[b][i] += layer_stat(r, "initial", "cos_theta")[L - 2] / 3;
                 assert_close(num(r, "branch_scale"), b ? 1 : 1 / sqrt(L), 1e-15, 0);
                 ms_value_free(r);
@@ -112,7 +106,7 @@ static void identity_holds_every_step(void **st) {
         fx_set(K, p, "output_dim", 2);
         fx_set_enum(K, p, "lr_rule", "steer");
         fx_set(K, p, "max_iter", 4);
-        ms_value *r = run_and_free(p);
+        ms_value *r = fx_run_free(K, p);
         print_message("%s: identity error %.2e\n", arch[a], num(r, "identity_error"));
         assert_true(num(r, "identity_error") <= 1e-12);
         assert_true(num(r, "loss") < num(r, "loss_initial"));
@@ -129,7 +123,7 @@ static double realised_gap(const char *act, double lr) {
     fx_set_enum(K, p, "activation", act);
     fx_set_enum(K, p, "lr_rule", "constant");
     fx_set(K, p, "lr", lr);
-    ms_value *r = run_and_free(p);
+    ms_value *r = fx_run_free(K, p);
     const double *c = layer_stat(r, "initial", "cos_theta");
     const double *cr = layer_stat(r, "initial", "cos_theta_realised");
     double gap = 0;
@@ -166,7 +160,7 @@ static void exact_alignments(void **st) {
     (void)st;
     void *p = net_params("mlp", 6, 40, 2);
     fx_set(K, p, "d", 12);
-    ms_value *r = run_and_free(p);
+    ms_value *r = fx_run_free(K, p);
     const double *c = layer_stat(r, "initial", "cos_theta");
     assert_close(c[0], 1, 1e-12, 0);
     assert_close(c[5], 1, 1e-12, 0);
@@ -177,7 +171,7 @@ static void exact_alignments(void **st) {
     fx_set_enum(K, p, "activation", "linear");
     fx_set_enum(K, p, "init", "orthogonal");
     fx_set_enum(K, p, "lr_rule", "steer");
-    r = run_and_free(p);
+    r = fx_run_free(K, p);
     c = layer_stat(r, "initial", "cos_theta");
     for (int l = 0; l < 6; l++)
         assert_close(c[l], 1, 1e-12, 0);
@@ -254,7 +248,7 @@ static void forward_normalisation_and_output_scale(void **st) {
     fx_set(K, p, "sensitivity_target", 2.5);
     fx_set(K, p, "readout_std", 0.1);
     fx_set_enum(K, p, "lr_rule", "steer");
-    ms_value *r = run_and_free(p);
+    ms_value *r = fx_run_free(K, p);
     const double *fw = layer_stat(r, "initial", "forward_rms");
     for (int l = 0; l < 5; l++)
         assert_close(fw[l], 1, 1e-12, 0);
@@ -313,7 +307,7 @@ static void invalid_params_divergence_and_allocation(void **st) {
     fx_set_enum(K, p, "lr_rule", "constant");
     fx_set(K, p, "lr", 1e3);
     fx_set(K, p, "max_iter", 50);
-    ms_value *r = run_and_free(p);
+    ms_value *r = fx_run_free(K, p);
     assert_true(num(r, "diverged") == 1);
     ms_value_free(r);
     p = net_params("resnet", 4, 6, 1);

@@ -27,19 +27,13 @@ static void *spec_params(uint64_t seed, double scale, double lr, double max_iter
     return p;
 }
 
-static ms_value *run_and_free(void *p) {
-    ms_value *r = fx_run(K, p, 1);
-    fx_params_free(K, p);
-    return r;
-}
-
 /* Oracle 5, and §2.2: smaller initial scale ends flatter. */
 static void converged_sharpness_lies_between_the_bounds(void **st) {
     (void)st;
     double ratio[2];
     const double scales[2] = {0.25, 0.2};
     for (int i = 0; i < 2; i++) {
-        ms_value *r = run_and_free(spec_params(1, scales[i], 0.02, 6000));
+        ms_value *r = fx_run_free(K, spec_params(1, scales[i], 0.02, 6000));
         double S = num(r, "sharpness"), Smin = num(r, "sharpness_lower_bound");
         print_message("s = %.2f: %g steps, S = %.6g, S_min = %.6g, ratio %.4f, 8LΛ = %.4g\n",
                       scales[i], num(r, "iterations"), S, Smin, S / Smin,
@@ -73,7 +67,7 @@ static void learning_rate_threshold_two_over_s_min(void **st) {
             fx_set_enum(K, p, "lr_unit", "threshold");
             fx_set(K, p, "tol", 0);
             fx_set(K, p, "sharpness_every", 0);
-            ms_value *r = run_and_free(p);
+            ms_value *r = fx_run_free(K, p);
             double d2 = num(r, "dist2_wstar");
             print_message("L = %g, lr = %.1f·2/S_min: dist2 = %.3g\n", Ls[a], fs[b], d2);
             assert_close(num(r, "lr"), fs[b] * 2 / num(r, "sharpness_lower_bound"), 1e-15, 0);
@@ -94,7 +88,7 @@ static void edge_of_stability(void **st) {
     void *p = spec_params(1, 0.4, 0.01, 20000);
     fx_set_enum(K, p, "method", "flow");
     fx_set(K, p, "sharpness_every", 100);
-    ms_value *flow = run_and_free(p);
+    ms_value *flow = fx_run_free(K, p);
     assert_true(num(flow, "converged") == 1);
     double Sflow = num(flow, "sharpness");
     ms_value_free(flow);
@@ -102,7 +96,7 @@ static void edge_of_stability(void **st) {
     for (int i = 0; i < 2; i++) {
         p = spec_params(1, 0.4, lrs[i], 20000);
         fx_set(K, p, "sharpness_every", 50);
-        ms_value *r = run_and_free(p);
+        ms_value *r = fx_run_free(K, p);
         double S = num(r, "sharpness"), thr = num(r, "stability_threshold");
         print_message("flow S = %.4g; GD lr %.2f: S = %.5g, 2/lr = %.5g, %g steps\n", Sflow, lrs[i],
                       S, thr, num(r, "iterations"));
@@ -124,7 +118,7 @@ static void balance_drift_vanishes_with_the_step(void **st) {
         void *p = spec_params(3, 0.25, lrs[i], T / lrs[i]);
         fx_set(K, p, "tol", 0);
         fx_set(K, p, "sharpness_every", 0);
-        ms_value *r = run_and_free(p);
+        ms_value *r = fx_run_free(K, p);
         drift[i] = num(r, "balance_drift");
         ms_value_free(r);
     }
@@ -132,7 +126,7 @@ static void balance_drift_vanishes_with_the_step(void **st) {
     fx_set_enum(K, p, "method", "flow");
     fx_set(K, p, "tol", 0);
     fx_set(K, p, "sharpness_every", 0);
-    ms_value *r = run_and_free(p);
+    ms_value *r = fx_run_free(K, p);
     double rk4 = num(r, "balance_drift");
     ms_value_free(r);
     print_message("balance drift at t = %g: GD %.3g / %.3g / %.3g, RK4 %.3g\n", T, drift[0],
@@ -146,7 +140,7 @@ static void balance_drift_vanishes_with_the_step(void **st) {
 
 static void divergence_is_a_result(void **st) {
     (void)st;
-    ms_value *r = run_and_free(spec_params(1, 0.5, 0.1, 1000));
+    ms_value *r = fx_run_free(K, spec_params(1, 0.5, 0.1, 1000));
     assert_true(num(r, "diverged") == 1);
     assert_true(num(r, "converged") == 0);
     assert_true(num(r, "iterations") < 1000);

@@ -25,12 +25,6 @@ static void *wide_params(int depth, double width, double steps, uint64_t seed) {
     return p;
 }
 
-static ms_value *run_and_free(void *p) {
-    ms_value *r = fx_run(K, p, 1);
-    fx_params_free(K, p);
-    return r;
-}
-
 /* Slope of log(y) against t between history rows i and j. */
 static double log_slope(const ms_value *r, const char *key, size_t i, size_t j) {
     const ms_value *h = ms_value_get(r, "history");
@@ -55,7 +49,7 @@ static void limit_reaches_the_minimum_norm_solution_exponentially(void **st) {
     for (int depth = 2; depth <= 3; depth++) {
         void *p = wide_params(depth, 20, depth == 2 ? 6000 : 4000, 1);
         fx_set(K, p, "record_every", 100);
-        ms_value *r = run_and_free(p);
+        ms_value *r = fx_run_free(K, p);
         double dist = num(r, "dist_min_norm_limit"), nul = num(r, "null_component_limit");
         size_t rows = ms_value_count(ms_value_get(ms_value_get(r, "history"), "time"));
         /* The log-loss is linear in t over the second half: equal slopes on
@@ -89,7 +83,7 @@ static void limit_integrators(void **st) {
         } else {
             fx_set(K, p, "limit_substeps", 1 << k);
         }
-        ms_value *r = run_and_free(p);
+        ms_value *r = fx_run_free(K, p);
         print_message("invariant drift %.3g\n", num(r, "invariant_drift"));
         assert_true(num(r, "invariant_drift") <= 1e-10);
         if (k < 0) {
@@ -117,7 +111,7 @@ static void sweep(int depth, const double *Ns, int seeds, double *slope_gap, dou
         for (int s = 1; s <= seeds; s++) {
             void *p = wide_params(depth, Ns[i], 100, (uint64_t)s);
             fx_set(K, p, "record_every", 100);
-            ms_value *r = run_and_free(p);
+            ms_value *r = fx_run_free(K, p);
             gap[i] += num(r, "gap_to_limit") / seeds;
             law[i] += num(r, "law_error") / seeds;
             nul[i] += num(r, "null_component") / seeds;
@@ -201,7 +195,7 @@ static void divergence_and_allocation_failures(void **st) {
     (void)st;
     void *p = wide_params(2, 30, 500, 1);
     fx_set(K, p, "lr", 3.0);
-    ms_value *r = run_and_free(p);
+    ms_value *r = fx_run_free(K, p);
     assert_true(num(r, "diverged") == 1);
     ms_value_free(r);
     p = wide_params(3, 12, 5, 1);
