@@ -17,10 +17,6 @@
 #include "ms_params.h"
 #include "ms_rng.h"
 
-/* The test build links the fault-injecting allocator (ms_alloc_fi.o); its
- * hooks are declared in ms_alloc.h only under MS_FAULT_INJECTION. */
-void ms_alloc_fail_after(long n);
-
 static inline double fx_norm(const double *x, size_t n) {
     return cblas_dnrm2((int)n, x, 1);
 }

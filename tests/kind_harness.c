@@ -5,8 +5,7 @@
 
 #include "ms_alloc.h"
 
-ms_value *harness_run(const ms_kind *k, const void *params, const harness_opts *opts,
-                      ms_err *err) {
+ms_value *harness_run(const ms_kind *k, const void *params, const harness_opts *opts, ms_err *err) {
     ms_errlist errs;
     ms_errlist_clear(&errs);
     if (ms_kind_validate(k, params, &errs) != MS_OK) {

@@ -8,9 +8,9 @@
 #include "ms_kind.h"
 
 typedef struct harness_opts {
-    int threads;        /* default 1 */
-    size_t max_steps;   /* safety cap on step calls; 0 = 10^7 */
-    ms_progress *last;  /* receives the last progress, if not NULL */
+    int threads;       /* default 1 */
+    size_t max_steps;  /* safety cap on step calls; 0 = 10^7 */
+    ms_progress *last; /* receives the last progress, if not NULL */
     /* Called after every step when not NULL (e.g. to record a metric). */
     void (*on_step)(const ms_progress *p, void *user);
     void *user;
@@ -19,7 +19,6 @@ typedef struct harness_opts {
 /* Run kind k on params (already defaulted and filled). Validates first.
  * Returns the result tree (caller frees with ms_value_free) or NULL with
  * err filled (validation, init, step or result failure). */
-ms_value *harness_run(const ms_kind *k, const void *params, const harness_opts *opts,
-                      ms_err *err);
+ms_value *harness_run(const ms_kind *k, const void *params, const harness_opts *opts, ms_err *err);
 
 #endif

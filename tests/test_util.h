@@ -17,12 +17,11 @@
 #include <stdio.h>
 
 /* |a - b| <= atol + rtol·|b|, printing both values and the location. */
-#define assert_close(a, b, rtol, atol)                                                  \
+#define assert_close(a, b, rtol, atol) \
     test_assert_close((double)(a), (double)(b), (rtol), (atol), #a, #b, __FILE__, __LINE__)
 
-static inline void test_assert_close(double a, double b, double rtol, double atol,
-                                     const char *sa, const char *sb, const char *file,
-                                     int line) {
+static inline void test_assert_close(double a, double b, double rtol, double atol, const char *sa,
+                                     const char *sb, const char *file, int line) {
     if (!(fabs(a - b) <= atol + rtol * fabs(b))) {
         print_error("%s:%d: %s = %.17g not close to %s = %.17g (diff %.3g, rtol %g, atol %g)\n",
                     file, line, sa, a, sb, b, fabs(a - b), rtol, atol);
