@@ -53,6 +53,7 @@ typedef struct deep_linear_params {
     double tol_eig;
     double diverge_factor;
     long long seed, threads;
+    long long init_seed;
 } deep_linear_params;
 
 static const char *const init_choices[] = {"gaussian", "residual", NULL};
@@ -180,6 +181,13 @@ static const ms_field fields[] = {
      .def = 1e-6,
      .doc = "Lanczos stops when β_j|s_{j,1}| ≤ tol_eig·|θ₁| (relative residual bound)."},
     DEEP_RUN_FIELDS(deep_linear_params),
+    {.name = "init_seed",
+     .type = MS_F_INT,
+     .offset = offsetof(deep_linear_params, init_seed),
+     .flags = MS_FF_NULLABLE,
+     .def = NAN,
+     .doc = "Seed of the initial weights only (absent: seed), to repeat runs from several "
+            "initialisations on one synthetic data set."},
 };
 #undef P_
 
@@ -371,7 +379,8 @@ static ms_status init_model(deep_linear_state *s, const deep_linear_params *p, m
         return ms_fail(err, MS_ENOMEM, "", "layer shapes");
     }
     ms_rng r;
-    ms_rng_init(&r, (uint64_t)p->seed, 2);
+    /* init_seed varies the initialisation over a fixed data set. */
+    ms_rng_init(&r, (uint64_t)(p->init_seed == MS_INT_ABSENT ? p->seed : p->init_seed), 2);
     dims[0] = d;
     for (size_t k = 1; k <= L; k++)
         dims[k] = p->init == INIT_RESIDUAL ? d : (k < L ? m : 1);

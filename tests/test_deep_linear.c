@@ -194,6 +194,21 @@ static void given_data_and_test_set(void **st) {
     ms_value_free(res[1]);
 }
 
+/* init_seed changes the weights, not the data (same w*, S_min). */
+static void init_seed_keeps_the_data(void **st) {
+    (void)st;
+    ms_value *r[2];
+    for (int i = 0; i < 2; i++) {
+        void *p = spec_params(1, 0.3, 0.02, 50);
+        fx_set(K, p, "init_seed", 10 + i);
+        r[i] = fx_run_free(K, p);
+    }
+    assert_true(num(r[0], "sharpness_lower_bound") == num(r[1], "sharpness_lower_bound"));
+    assert_true(num(r[0], "sharpness_initial") != num(r[1], "sharpness_initial"));
+    ms_value_free(r[0]);
+    ms_value_free(r[1]);
+}
+
 /* Streamed metrics carry the same numbers as the result. */
 static void progress_metrics(void **st) {
     (void)st;
@@ -280,6 +295,7 @@ int main(void) {
         cmocka_unit_test(divergence_is_a_result),
         cmocka_unit_test(given_data_and_test_set),
         cmocka_unit_test(progress_metrics),
+        cmocka_unit_test(init_seed_keeps_the_data),
         cmocka_unit_test(invalid_params_name_the_field),
         cmocka_unit_test(allocation_failures_are_clean),
     };
