@@ -11,7 +11,10 @@
     X(games_minmax_kind)                                                     \
     X(nets_two_layer)                                                        \
     X(nets_deconvolution)                                                    \
-    X(nets_scaling_path)
+    X(nets_scaling_path)                                                     \
+    X(deep_linear_kind)                                                      \
+    X(deep_wide_kind)                                                        \
+    X(deep_align_kind)
 /* clang-format on */
 
 #define MS__DECLARE(sym) extern const ms_kind sym;
