@@ -422,7 +422,6 @@ static ms_status step(void *state, const ms_ctx *ctx, ms_progress *prog, ms_err 
 }
 
 static ms_status result(void *state, ms_value *out, ms_err *err) {
-    (void)err;
     ot_eot_state *s = state;
     const ot_eot_params *p = s->p;
     ot_sinkhorn *S = s->S[SUB_XY];
@@ -465,7 +464,9 @@ static ms_status result(void *state, ms_value *out, ms_err *err) {
         ms_obj_mat(out, "plan", plan, s->n, s->m, s->m);
         ms_free(plan);
     }
-    return ms_value_status(out);
+    if (ms_value_status(out) != MS_OK)
+        return ms_fail(err, MS_ENOMEM, "", "no memory for the result");
+    return MS_OK;
 }
 
 const ms_kind ot_eot_kind = {
