@@ -70,6 +70,9 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ilib -Iserver -c $< -o $@
 
+# Test sources see the fault-injection hook's declarations.
+$(BUILD)/obj/tests/%.o: CFLAGS += -DMS_FAULT_INJECTION
+
 $(FI_OBJ): lib/ms_alloc.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DMS_FAULT_INJECTION -Ilib -c $< -o $@

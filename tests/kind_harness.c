@@ -1,12 +1,17 @@
 /* kind_harness.c — see kind_harness.h. */
 #include "kind_harness.h"
 
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <cmocka.h>
 
 #include "ms_alloc.h"
 
-ms_value *harness_run(const ms_kind *k, const void *params, const harness_opts *opts,
-                      ms_err *err) {
+ms_value *harness_run(const ms_kind *k, const void *params, const harness_opts *opts, ms_err *err) {
     ms_errlist errs;
     ms_errlist_clear(&errs);
     if (ms_kind_validate(k, params, &errs) != MS_OK) {
@@ -49,4 +54,60 @@ ms_value *harness_run(const ms_kind *k, const void *params, const harness_opts *
     k->fini(state);
     ms_free(state);
     return out;
+}
+
+void *harness_params(const ms_kind *k) {
+    void *p = calloc(1, k->params->size);
+    assert_non_null(p);
+    ms_params_defaults(k->params, p);
+    return p;
+}
+
+void harness_params_free(const ms_kind *k, void *p) {
+    ms_params_free(k->params, p);
+    free(p);
+}
+
+void *harness_field(const ms_kind *k, void *p, const char *path) {
+    const ms_fields *fs = k->params;
+    char *base = p;
+    char name[128];
+    snprintf(name, sizeof name, "%s", path);
+    char *save = NULL;
+    for (char *part = strtok_r(name, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+        const ms_field *f = ms_fields_find(fs, part);
+        if (!f) {
+            print_error("harness: kind %s has no field %s\n", k->name, path);
+            fail();
+        }
+        base += f->offset;
+        if (f->type == MS_F_OBJECT) {
+            *(int *)base = 1; /* present */
+            fs = f->sub;
+        }
+    }
+    return base;
+}
+
+void harness_set_double(const ms_kind *k, void *p, const char *path, double v) {
+    *(double *)harness_field(k, p, path) = v;
+}
+
+void harness_set_int(const ms_kind *k, void *p, const char *path, long long v) {
+    *(long long *)harness_field(k, p, path) = v;
+}
+
+void harness_set_bool(const ms_kind *k, void *p, const char *path, int v) {
+    *(int *)harness_field(k, p, path) = v;
+}
+
+void harness_set_measure(ms_measure *m, const double *pts, size_t n, size_t d, const double *w) {
+    ms_measure_free(m);
+    assert_int_equal(ms_measure_alloc(m, n, pts ? d : 0), MS_OK);
+    if (pts)
+        memcpy(m->points, pts, n * d * sizeof(double));
+    if (w) {
+        memcpy(m->weights, w, n * sizeof(double));
+        m->weights_given = 1;
+    }
 }

@@ -108,5 +108,5 @@ int main(void) {
         cmocka_unit_test(lse_is_overflow_safe),
         cmocka_unit_test(sum_exp_all_lengths),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return TEST_RUN(tests, NULL, NULL);
 }

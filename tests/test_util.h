@@ -17,18 +17,24 @@
 #include <stdio.h>
 
 /* |a - b| <= atol + rtol·|b|, printing both values and the location. */
-#define assert_close(a, b, rtol, atol)                                                  \
+#define assert_close(a, b, rtol, atol) \
     test_assert_close((double)(a), (double)(b), (rtol), (atol), #a, #b, __FILE__, __LINE__)
 
-static inline void test_assert_close(double a, double b, double rtol, double atol,
-                                     const char *sa, const char *sb, const char *file,
-                                     int line) {
+static inline void test_assert_close(double a, double b, double rtol, double atol, const char *sa,
+                                     const char *sb, const char *file, int line) {
     if (!(fabs(a - b) <= atol + rtol * fabs(b))) {
         print_error("%s:%d: %s = %.17g not close to %s = %.17g (diff %.3g, rtol %g, atol %g)\n",
                     file, line, sa, a, sb, b, fabs(a - b), rtol, atol);
         _fail(file, line);
     }
 }
+
+/* Run a suite, honouring TEST_FILTER (a cmocka glob on test names), so one
+ * test can be run alone: TEST_FILTER=gaussian* build/tests/test_ot_eot. */
+#include <stdlib.h>
+#define TEST_RUN(tests, setup, teardown)                                              \
+    (getenv("TEST_FILTER") ? cmocka_set_test_filter(getenv("TEST_FILTER")) : (void)0, \
+     cmocka_run_group_tests(tests, setup, teardown))
 
 /* Seeded uniform numbers for test fixtures (no rand()). */
 static inline double test_uniform(uint64_t *state) {
