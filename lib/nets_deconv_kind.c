@@ -90,8 +90,11 @@ static const ms_field fields[] = {
             "delta."),
     NF_DBL(lambda, NF_NONNEG, 0, 0, 1e-2, "Total-variation penalty lambda."),
     NF_DBL(step, NF_POS, 0, 0, 0.1, "pgd: step eta."),
-    NF_DBL(alpha, NF_NONNEG, 0, 0, 0.05, "conic: step alpha of the mass (Fisher-Rao) part."),
-    NF_DBL(beta, NF_NONNEG, 0, 0, 0.005, "conic: step beta of the position (Wasserstein) part."),
+    NF_DBL(alpha, NF_NONNEG, 0, 0, 0.01,
+           "conic: step alpha of the mass (Fisher-Rao) part (stable while ~84 alpha M < 2 for "
+           "K = 10, M the mass near one spike)."),
+    NF_DBL(beta, NF_NONNEG, 0, 0, 0.001,
+           "conic: step beta of the position (Wasserstein) part (stable while beta M |psi''(0)| < 2)."),
     NF_ENUM(retraction, retr_choices, "mirror",
             "conic: r <- r exp(-2 alpha G) (mirror, keeps signs) or r (1 - 2 alpha G)."),
     NF_ENUM(init_positions, initpos_choices, "grid",
