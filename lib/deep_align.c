@@ -289,6 +289,10 @@ static const ms_fields params_table = MS_FIELDS(align_params, fields);
 
 #define ALIGN_MAX_PARAMS 5e7
 #define ALIGN_MAX_ACTIVATIONS 2e7
+/* Multiply-adds of one pass (forward, backward or JVP) of a step: 4e9 is a
+ * few seconds on one core, the longest a step may go without a
+ * cancellation check. */
+#define ALIGN_MAX_WORK 4e9
 
 static size_t in_dim(const align_params *p) {
     return p->X.v ? p->X.cols : (size_t)p->d;
@@ -329,6 +333,10 @@ static ms_status check(const void *params, ms_errlist *errs) {
     if (nparams_of(p) > ALIGN_MAX_PARAMS)
         ms_errlist_addf(errs, MS_EINVAL, "width", "%.0f parameters, at most %.0f", nparams_of(p),
                         ALIGN_MAX_PARAMS);
+    if (nparams_of(p) * (double)batch_of(p) > ALIGN_MAX_WORK)
+        ms_errlist_addf(errs, MS_EINVAL, "batch",
+                        "parameters × batch = %.3g exceeds %.3g (one pass of a step)",
+                        nparams_of(p) * (double)batch_of(p), ALIGN_MAX_WORK);
     if ((double)(L - 1) * (double)p->width * (double)batch_of(p) > ALIGN_MAX_ACTIVATIONS)
         ms_errlist_addf(errs, MS_EINVAL, "batch", "depth × width × batch exceeds %.0f",
                         ALIGN_MAX_ACTIVATIONS);
@@ -637,15 +645,24 @@ static void publish(const align_state *s, ms_progress *prog) {
     prog->done = s->done;
 }
 
+/* A step of a large network makes several passes of O(params × batch)
+ * work; the caller's cancellation is honoured between them. */
+static ms_status cancelled(const ms_ctx *ctx, ms_err *err) {
+    return ms_ctx_cancelled(ctx) ? ms_fail(err, MS_ECANCELLED, "", "cancelled inside a step")
+                                 : MS_OK;
+}
+
 static ms_status step(void *state, const ms_ctx *ctx, ms_progress *prog, ms_err *err) {
-    (void)ctx;
-    (void)err;
     align_state *s = state;
     const align_params *p = s->p;
     deep_mlp *net = s->net;
     deep_mlp_backward(net, s->theta, s->grad, s->nt);
     layer_norms(s);
+    if (cancelled(ctx, err) != MS_OK)
+        return MS_ECANCELLED;
     choose_rates(s);
+    if (cancelled(ctx, err) != MS_OK)
+        return MS_ECANCELLED;
     first_order(s);
     layer_stats(s);
     s->identity_worst = fmax(s->identity_worst, s->identity_err);

@@ -328,6 +328,10 @@ static ms_status step(void *state, const ms_ctx *ctx, ms_progress *prog, ms_err 
     const wide_linear_params *p = s->p;
     const int nt = ms_ctx_threads(ctx);
     deep_widenet_step(s->net, p->lr, nt);
+    /* Depth 3 at large N does two O(N²d) passes per step: honour a cancel
+     * request between them. */
+    if (ms_ctx_cancelled(ctx))
+        return ms_fail(err, MS_ECANCELLED, "", "cancelled inside a step");
     const double h = p->lr / (double)p->limit_substeps;
     for (long long i = 0; i < p->limit_substeps; i++)
         s->lossl = deep_widenet_limit_advance(s->net, h, p->limit_method == ODE_RK4);

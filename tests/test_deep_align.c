@@ -301,6 +301,10 @@ static void invalid_params_divergence_and_allocation(void **st) {
     p = net_params("mlp", 4000, 4000, 1);
     fx_expect_invalid(K, p, "width");
     fx_params_free(K, p);
+    p = net_params("mlp", 3, 4000, 1);
+    fx_set(K, p, "batch", 1000);
+    fx_expect_invalid(K, p, "batch");
+    fx_params_free(K, p);
     /* A huge constant rate blows up: a result, not an error. */
     p = net_params("mlp", 4, 16, 1);
     fx_set(K, p, "d", 4);
@@ -320,6 +324,24 @@ static void invalid_params_divergence_and_allocation(void **st) {
     fx_params_free(K, p);
 }
 
+/* A cancel flag raised before a step stops it inside, with MS_ECANCELLED. */
+static void cancellation_inside_a_step(void **st) {
+    (void)st;
+    void *p = net_params("mlp", 4, 16, 1);
+    fx_set(K, p, "max_iter", 5);
+    void *state = ms_calloc(1, K->state_size);
+    atomic_int flag = 1;
+    ms_ctx ctx = {1, &flag};
+    ms_err err;
+    ms_progress prog;
+    memset(&prog, 0, sizeof prog);
+    assert_int_equal(K->init(state, p, &ctx, &err), MS_OK);
+    assert_int_equal(K->step(state, &ctx, &prog, &err), MS_ECANCELLED);
+    K->fini(state);
+    ms_free(state);
+    fx_params_free(K, p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(alignment_at_init_matches_the_large_width_formula),
@@ -332,6 +354,7 @@ int main(void) {
         cmocka_unit_test(forward_normalisation_and_output_scale),
         cmocka_unit_test(threads_do_not_change_results),
         cmocka_unit_test(invalid_params_divergence_and_allocation),
+        cmocka_unit_test(cancellation_inside_a_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
