@@ -39,7 +39,8 @@ static double predicted(int l, double gamma) {
 
 /* Oracle 4: single sample, d = 100, equal c_k (normalized rule), 5 seeds,
  * ℓ ≤ 11. Calibrated worst deviations: ReLU/He at n = 1000: 0.013 (ℓ = 4);
- * linear N(0, 1/n) at n = 500: see the printed table (≤ 0.03 required). */
+ * linear N(0, 1/n) at n = 500: 0.017 (n = 400 gives 0.023, too close to the
+ * 0.03 bound of the spec to be a stable test). */
 static void alignment_at_init_matches_the_large_width_formula(void **st) {
     (void)st;
     for (int act = 0; act < 2; act++) {
