@@ -236,6 +236,15 @@ static void progress_metrics(void **st) {
     for (size_t i = 0; i < sizeof same / sizeof *same; i++)
         assert_close(ms_progress_get(&last, same[i]), num(r, same[i]), 0, 0);
     assert_close(ms_progress_get(&last, "stability_threshold"), 2 / 0.05, 1e-15, 0);
+    /* History: initial row, every 5 steps, the final row equals the result. */
+    const ms_value *h = ms_value_get(r, "history");
+    size_t n = ms_value_count(ms_value_get(h, "step")), rows, cols;
+    assert_int_equal(n, 40 / 5 + 1);
+    const double *step = ms_value_data(ms_value_get(h, "step"), &rows, &cols);
+    const double *sh = ms_value_data(ms_value_get(h, "sharpness"), &rows, &cols);
+    assert_true(step[0] == 0 && step[1] == 5 && step[n - 1] == 40);
+    assert_true(sh[n - 1] == num(r, "sharpness"));
+    assert_true(sh[0] == num(r, "sharpness_initial"));
     fx_params_free(K, p);
     ms_value_free(r);
 }
