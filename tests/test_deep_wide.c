@@ -192,6 +192,13 @@ static void invalid_params_name_the_field(void **st) {
     fx_set_mat(K, p, "X", 2, 2, X);
     fx_expect_invalid(K, p, "y");
     fx_params_free(K, p);
+    p = fx_params_new(K);
+    double *wide = ms_calloc(3000, sizeof *wide);
+    fx_set_mat(K, p, "X", 1, 3000, wide);
+    fx_set_vec(K, p, "y", 1, X);
+    fx_expect_invalid(K, p, "X");
+    ms_free(wide);
+    fx_params_free(K, p);
 }
 
 static void divergence_and_allocation_failures(void **st) {
