@@ -325,6 +325,21 @@ static void invalid_params_divergence_and_allocation(void **st) {
     fx_params_free(K, p);
 }
 
+/* Steps allocate nothing, under every rate rule. */
+static void steps_allocate_nothing(void **st) {
+    (void)st;
+    static const char *const rules[] = {"constant", "normalized", "steer", "speed_targets"};
+    for (int i = 0; i < 4; i++) {
+        void *p = net_params(i % 2 ? "resnet" : "mlp", 5, 16, 1);
+        fx_set(K, p, "d", 6);
+        fx_set(K, p, "batch", 3);
+        fx_set(K, p, "max_iter", 5);
+        fx_set_enum(K, p, "lr_rule", rules[i]);
+        assert_int_equal(fx_step_allocations(K, p, 5), 0);
+        fx_params_free(K, p);
+    }
+}
+
 /* A cancel flag raised before a step stops it inside, with MS_ECANCELLED. */
 static void cancellation_inside_a_step(void **st) {
     (void)st;
@@ -356,6 +371,7 @@ int main(void) {
         cmocka_unit_test(threads_do_not_change_results),
         cmocka_unit_test(invalid_params_divergence_and_allocation),
         cmocka_unit_test(cancellation_inside_a_step),
+        cmocka_unit_test(steps_allocate_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -295,6 +295,19 @@ static void allocation_failures_are_clean(void **st) {
     fx_params_free(K, p);
 }
 
+/* Steps allocate nothing (GD and RK4, sharpness measured every step). */
+static void steps_allocate_nothing(void **st) {
+    (void)st;
+    for (int m = 0; m < 2; m++) {
+        void *p = spec_params(1, 0.3, 0.02, 20);
+        fx_set(K, p, "sharpness_every", 1);
+        fx_set(K, p, "n_test", 10);
+        fx_set_enum(K, p, "method", m ? "flow" : "gd");
+        assert_int_equal(fx_step_allocations(K, p, 20), 0);
+        fx_params_free(K, p);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(converged_sharpness_lies_between_the_bounds),
@@ -307,6 +320,7 @@ int main(void) {
         cmocka_unit_test(init_seed_keeps_the_data),
         cmocka_unit_test(invalid_params_name_the_field),
         cmocka_unit_test(allocation_failures_are_clean),
+        cmocka_unit_test(steps_allocate_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,18 @@ static void divergence_and_allocation_failures(void **st) {
     fx_params_free(K, p);
 }
 
+/* Steps allocate nothing (depth 2 and 3, law statistics every step). */
+static void steps_allocate_nothing(void **st) {
+    (void)st;
+    for (int depth = 2; depth <= 3; depth++) {
+        void *p = wide_params(depth, 40, 20, 1);
+        fx_set(K, p, "record_every", 1);
+        fx_set_enum(K, p, "limit_method", "rk4");
+        assert_int_equal(fx_step_allocations(K, p, 20), 0);
+        fx_params_free(K, p);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(limit_reaches_the_minimum_norm_solution_exponentially),
@@ -221,6 +233,7 @@ int main(void) {
         cmocka_unit_test(given_data_and_threads),
         cmocka_unit_test(invalid_params_name_the_field),
         cmocka_unit_test(divergence_and_allocation_failures),
+        cmocka_unit_test(steps_allocate_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
