@@ -74,7 +74,7 @@ function range(arrays, log) {
 function frame(ctx, box, xr, yr, opt) {
   const logY = !!opt.logY;
   const ly = logY ? [Math.log10(yr[0]), Math.log10(yr[1])] : yr;
-  const pad = logY ? 0 : (ly[1] - ly[0]) * 0.04;
+  const pad = (ly[1] - ly[0]) * 0.04;
   const y0 = ly[0] - pad, y1 = ly[1] + pad;
   const X = (v) => box.x + ((v - xr[0]) / (xr[1] - xr[0] || 1)) * box.w;
   const Y = (v) => box.y + box.h - (((logY ? Math.log10(v) : v) - y0) / (y1 - y0 || 1)) * box.h;
@@ -157,23 +157,19 @@ export function drawLines(canvas, series, opt = {}) {
         });
         continue;
       }
-      ctx.strokeStyle = s.color;
+      ctx.strokeStyle = ctx.fillStyle = s.color;
       ctx.lineWidth = 1.6;
       ctx.beginPath();
-      let pen = false;
+      const ok = (v) => v !== null && isFinite(v) && !(opt.logY && v <= 0);
       for (let i = 0; i < s.xs.length; i++) {
-        const v = s.ys[i];
-        if (v === null || !isFinite(v) || (opt.logY && v <= 0)) { pen = false; continue; }
-        const px = X(s.xs[i]), py = Y(v);
-        if (pen) ctx.lineTo(px, py); else ctx.moveTo(px, py);
-        pen = true;
+        if (!ok(s.ys[i])) continue;
+        const px = X(s.xs[i]), py = Y(s.ys[i]);
+        const prev = i > 0 && ok(s.ys[i - 1]), next = i + 1 < s.xs.length && ok(s.ys[i + 1]);
+        if (prev) ctx.lineTo(px, py); else ctx.moveTo(px, py);
+        if (!prev && !next) ctx.fillRect(px - 2, py - 2, 4, 4); // an isolated point
         points++;
       }
       ctx.stroke();
-      if (s.xs.length === 1 && points) { // a single point: a dot
-        ctx.fillStyle = s.color;
-        ctx.beginPath(); ctx.arc(X(s.xs[0]), Y(s.ys[0]), 2.5, 0, 7); ctx.fill();
-      }
     }
     ctx.restore();
   }

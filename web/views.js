@@ -92,9 +92,11 @@ function inputs(body) {
 // player's particles with their aggregation; all of deconvolution's.
 function groups(kind, ms) {
   const g = new Map();
+  const support = ms.some((m) => m.name === "support");
   const key = (m) => {
     if (kind === "deconvolution") return "spikes, recovered and particles";
-    if (m.name.startsWith("input") || m.name === "support") return "support and inputs";
+    if (m.name.startsWith("input") || m.name === "support")
+      return support ? "support and inputs" : "inputs";
     return m.name.replace(/_(aggregated|init)$/, "");
   };
   for (const m of ms) {

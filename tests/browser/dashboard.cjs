@@ -96,7 +96,7 @@ async function main() {
   const seen = new Set();
   const t0 = Date.now();
   let status = "";
-  while (Date.now() - t0 < T) {
+  while (Date.now() - t0 < 2 * T) {
     const s = await page.evaluate(() => ({
       events: Number(document.querySelector("#chart").dataset.events || 0),
       status: document.querySelector("#job-status").textContent,
@@ -122,7 +122,8 @@ async function main() {
   await shot(page, "dashboard-result-two_layer.png");
 
   // 4. Examples one click away: a game's strategies, predictor curves.
-  for (const [kind, view] of [["nash", "measures"], ["scaling_path", "curves"]]) {
+  for (const [kind, view] of [["nash", "measures"], ["scaling_path", "curves"],
+    ["ot", "measures"]]) {
     await page.click("#new-job");
     const before = await page.evaluate(() => location.hash);
     await page.click(`[data-run="${kind}"]`);
@@ -134,6 +135,11 @@ async function main() {
       const charts = await page.$$eval("#result figure[data-view=measures] canvas",
         (cs) => cs.map((c) => c.title));
       check(charts.join() === "x,y", `one strategy chart per player: ${charts}`);
+    }
+    if (kind === "ot") { // the inputs, from the body the page submitted
+      const charts = await page.$$eval("#result figure[data-view=measures] canvas",
+        (cs) => cs.map((c) => [c.title, Number(c.dataset.points)]));
+      check(JSON.stringify(charts) === '[["inputs",5]]', `ot inputs: ${JSON.stringify(charts)}`);
     }
     await shot(page, `dashboard-result-${kind}.png`);
   }
