@@ -12,10 +12,8 @@
 BUILD=${BUILD:-build}
 TMP=$(mktemp -d /tmp/measured-it-XXXXXX)
 PID=""
-IT_EXTRA_CLEANUP=${IT_EXTRA_CLEANUP:-}
 it_cleanup() {
     [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null || true
-    [ -n "$IT_EXTRA_CLEANUP" ] && eval "$IT_EXTRA_CLEANUP"
     rm -rf "$TMP"
 }
 trap it_cleanup EXIT
