@@ -48,6 +48,13 @@ class Daemon:
         self.log.close()
         return rc
 
+    def kill(self):
+        """After a failed test: make sure no daemon outlives the suite."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
 
 def cloud(n, seed):
     """A seeded uniform cloud in [0,1]^2 (the same LCG as tests/it_lib.sh)."""
@@ -75,7 +82,7 @@ class ClientTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.daemon.stop()
+        cls.daemon.kill()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def example(self, kind):
@@ -178,6 +185,7 @@ class ResumeTest(unittest.TestCase):
 
     def test_resume_across_restart(self):
         d = tempfile.mkdtemp(prefix="measured-py-")
+        daemon = None
         try:
             daemon = Daemon(d)
             c = Client(daemon.url, token=TOKEN)
@@ -207,8 +215,9 @@ class ResumeTest(unittest.TestCase):
             self.assertIn({"status": "queued", "reason": "shutdown"}, [e.data for e in seen])
             self.assertEqual((seen[-1].event, seen[-1].data["status"]), ("end", "succeeded"))
             self.assertEqual(c.result(job)["iterations"], 500)
-            daemon.stop()
         finally:
+            if daemon:
+                daemon.kill()
             shutil.rmtree(d, ignore_errors=True)
 
 
