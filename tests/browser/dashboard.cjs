@@ -6,9 +6,10 @@
 // Steps: the page asks for the token; the form is built from the kinds'
 // schemas and a bad value comes back with its field marked; a job submitted
 // from the form draws its convergence chart live (several metrics, log
-// scale) and then its result views; "run example" on two more kinds draws
-// game strategies and predictor curves. The page must not touch any other
-// origin, nor log errors.
+// scale) and then its result views; the Cancel button stops a long run;
+// "run example" on three more kinds draws game strategies, predictor curves
+// and OT inputs; a synthetic barycenter result draws its support with its
+// inputs. The page must not touch any other origin, nor log errors.
 "use strict";
 const { chromium } = require("playwright-core");
 const fs = require("fs");
@@ -121,7 +122,20 @@ async function main() {
   await page.waitForSelector('#jobs tr[data-status="succeeded"]', { timeout: T });
   await shot(page, "dashboard-result-two_layer.png");
 
-  // 4. Examples one click away: a game's strategies, predictor curves.
+  // 4. Cancel from the page: a run that would go on for minutes stops.
+  await page.click("#new-job");
+  await page.selectOption("#kind", "two_layer");
+  await page.click("#load-example");
+  await page.fill('[data-param="max_iter"]', "100000000");
+  await page.click("#submit");
+  await page.waitForFunction(() => document.querySelector("#job-status").textContent === "running"
+    && Number(document.querySelector("#chart").dataset.events) > 0, null, { timeout: T });
+  await page.click("#cancel");
+  await page.waitForFunction(() => document.querySelector("#job-status").textContent ===
+    "cancelled", null, { timeout: T });
+  check(await page.isHidden("#cancel"), "no cancel button on a cancelled job");
+
+  // 5. Examples one click away: a game's strategies, predictor curves.
   for (const [kind, view] of [["nash", "measures"], ["scaling_path", "curves"],
     ["ot", "measures"]]) {
     await page.click("#new-job");
@@ -144,7 +158,7 @@ async function main() {
     await shot(page, `dashboard-result-${kind}.png`);
   }
 
-  // 5. A barycenter result (the kind comes later): its support drawn with the
+  // 6. A barycenter result (the kind comes later): its support drawn with the
   // input measures of the body the page submitted.
   const bary = await page.evaluate(async () => {
     const { renderResult } = await import("/ui/views.js");
