@@ -49,8 +49,11 @@ typedef struct nash_state {
     double argx[GAMES_SPACE_MAX_DIM], argy[GAMES_SPACE_MAX_DIM];
     size_t hist_n, hist_cap;
     double *hist_it, *hist_ni;
-    size_t halvings, ni_iter;
+    size_t halvings, ni_iter, streak;
     double eta_w, eta_pos;
+    double *agg_x, *agg_w; /* aggregation scratch: max(m, n) atoms */
+    unsigned char *agg_taken;
+    size_t n_clusters_x, n_clusters_y;
 } nash_state;
 
 static size_t default_K(games_nash_method m) {
@@ -79,6 +82,9 @@ static void nash_fini(void *state) {
     ms_free(S->qa);
     ms_free(S->hist_it);
     ms_free(S->hist_ni);
+    ms_free(S->agg_x);
+    ms_free(S->agg_w);
+    ms_free(S->agg_taken);
     memset(S, 0, sizeof *S);
 }
 
@@ -200,7 +206,11 @@ static ms_status init_continuous(nash_state *S, const ms_ctx *ctx, ms_err *err) 
     S->hist_cap = S->max_iter / S->ni_every + 2;
     S->hist_it = ms_malloc(S->hist_cap, sizeof(double));
     S->hist_ni = ms_malloc(S->hist_cap, sizeof(double));
-    if (!S->hist_it || !S->hist_ni)
+    size_t na = S->m > S->n ? S->m : S->n, da = S->X.dim > S->Y.dim ? S->X.dim : S->Y.dim;
+    S->agg_x = ms_malloc(na * da, sizeof(double));
+    S->agg_w = ms_malloc(na, sizeof(double));
+    S->agg_taken = ms_malloc(na, 1);
+    if (!S->hist_it || !S->hist_ni || !S->agg_x || !S->agg_w || !S->agg_taken)
         return ms_fail(err, MS_ENOMEM, "", "gap history");
     if (S->method != NASH_FIXED_SUPPORT) {
         S->mode = MODE_CP;
@@ -265,6 +275,11 @@ static ms_status global_gap(nash_state *S, const double *a, const double *b, con
                        S->iter);
     S->ni = by + bx;
     S->ni_lb = !(S->brx.full_grid && S->bry.full_grid);
+    /* Aggregated support sizes (§3), reported with each global gap. */
+    S->n_clusters_x = games_space_aggregate(&S->X, S->cp.s.x, a, S->m, S->P->tau_agg, S->agg_x,
+                                            S->agg_w, S->agg_taken);
+    S->n_clusters_y = games_space_aggregate(&S->Y, S->cp.s.y, b, S->n, S->P->tau_agg, S->agg_x,
+                                            S->agg_w, S->agg_taken);
     S->ni_iter = S->iter;
     if (S->hist_n < S->hist_cap) {
         S->hist_it[S->hist_n] = (double)S->iter;
@@ -312,7 +327,12 @@ static ms_status step_cp(nash_state *S, const ms_ctx *ctx, ms_progress *prog, ms
     S->value = S->cp.value;
     S->best_local = fmin(S->best_local, S->local_ni);
     int last = S->iter >= S->max_iter;
-    if (S->iter % S->ni_every == 0 || last) {
+    /* §6.6: a run of small local gaps asks for a confirming global gap. */
+    S->streak = P->tol_local > 0 && S->local_ni <= P->tol_local ? S->streak + 1 : 0;
+    int confirm = S->streak >= (size_t)P->patience;
+    if (confirm)
+        S->streak = 0;
+    if (S->iter % S->ni_every == 0 || last || confirm) {
         /* Value and local gap of the state whose global gap is measured
          * (the step's by-products are of the state before it). */
         rc = games_cp_eval_current(&S->cp, 0, ctx);
@@ -414,6 +434,10 @@ static ms_status nash_step(void *state, const ms_ctx *ctx, ms_progress *prog, ms
     if (!isnan(S->ni)) {
         ms_progress_set(prog, "nash_gap", S->ni);
         ms_progress_set(prog, "nash_gap_is_lower_bound", S->ni_lb);
+    }
+    if (S->n_clusters_x) {
+        ms_progress_set(prog, "n_clusters_x", (double)S->n_clusters_x);
+        ms_progress_set(prog, "n_clusters_y", (double)S->n_clusters_y);
     }
     if (S->converged || S->iter >= S->max_iter) {
         prog->done = 1;

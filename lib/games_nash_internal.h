@@ -52,7 +52,8 @@ typedef struct games_nash_params {
     double eta_w, eta_pos;
     int true_prox;
     long long ni_every, ni_grid_max, ni_starts, report_every, max_halvings;
-    double ni_grid_step, tau_agg;
+    double ni_grid_step, tau_agg, tol_local;
+    long long patience;
 } games_nash_params;
 
 extern const ms_fields games_nash__fields;

@@ -127,6 +127,11 @@ static const ms_field nash_f[] = {
     F_INT(P, ni_starts, MS_FF_MIN | MS_FF_MAX, 1, 1e6, 64,
           "Random starts of best-response searches where there is no grid."),
     F_DOUBLE(P, tau_agg, MS_FF_MIN, 0, 0, 1e-5, "Aggregation radius of the reported supports."),
+    F_DOUBLE(P, tol_local, MS_FF_MIN, 0, 0, 0,
+             "Continuous games: when the local gap (best responses among the current atoms) "
+             "stays at most tol_local for `patience` iterations, compute the global gap at once "
+             "(0: off)."),
+    F_INT(P, patience, MS_FF_MIN | MS_FF_MAX, 1, 1e6, 5, "See tol_local."),
     F_INT(P, report_every, MS_FF_MIN, 1, 0, 10,
           "Snapshot period of the divergence guard (restore and halve steps)."),
     F_INT(P, max_halvings, MS_FF_MIN | MS_FF_MAX, 0, 60, 8,

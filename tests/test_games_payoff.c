@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "games_br.h"
+#include "games_lp.h"
 #include "games_payoff.h"
 #include "games_space.h"
 #include "ms_alloc.h"
@@ -280,6 +281,41 @@ static void best_response_is_exact_on_a_grid(void **st) {
     games_payoff_fini(&p);
 }
 
+/* §8 trig_singular: the LP on a 400-point grid puts its mass next to the
+ * exact supports {3/8, 7/8} and {1/8, 5/8}, with value 0. */
+static void trig_singular_grid_lp_finds_the_supports(void **st) {
+    (void)st;
+    enum { N = 400 };
+    games_payoff p;
+    init_family(&p, GAMES_FAM_TRIG_SINGULAR, 1, 1);
+    double *M = ms_malloc(N * N, sizeof *M), *pw = ms_malloc(N, sizeof *pw),
+           *qw = ms_malloc(N, sizeof *qw), sc[8], v;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            double x = (double)i / N, y = (double)j / N;
+            games_payoff_eval(&p, &x, &y, &M[i * N + j], NULL, NULL, sc);
+        }
+    ms_err err;
+    assert_int_equal(games_lp_solve(M, N, N, pw, qw, &v, &err), MS_OK);
+    assert_close(v, 0, 0, 1e-12); /* 3/8, 7/8, 1/8, 5/8 are grid points */
+    const double sx[2] = {3.0 / 8, 7.0 / 8}, sy[2] = {1.0 / 8, 5.0 / 8};
+    for (int k = 0; k < 2; k++) {
+        double mx = 0, my = 0;
+        for (int i = 0; i < N; i++) {
+            if (fabs((double)i / N - sx[k]) < 0.01)
+                mx += pw[i];
+            if (fabs((double)i / N - sy[k]) < 0.01)
+                my += qw[i];
+        }
+        assert_close(mx, 0.5, 0, 1e-9);
+        assert_close(my, 0.5, 0, 1e-9);
+    }
+    ms_free(M);
+    ms_free(pw);
+    ms_free(qw);
+    games_payoff_fini(&p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(families_gradients_match_differences),
@@ -288,6 +324,7 @@ int main(void) {
         cmocka_unit_test(families_closed_form_equilibria),
         cmocka_unit_test(spaces_geometry),
         cmocka_unit_test(best_response_is_exact_on_a_grid),
+        cmocka_unit_test(trig_singular_grid_lp_finds_the_supports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
