@@ -50,7 +50,7 @@ typedef struct nash_state {
     size_t hist_n, hist_cap;
     double *hist_it, *hist_ni;
     size_t halvings, ni_iter, streak;
-    double eta_w, eta_pos;
+    double eta_w, eta_pos, eta_pos_x;
     double *agg_x, *agg_w; /* aggregation scratch: max(m, n) atoms */
     unsigned char *agg_taken;
     size_t n_clusters_x, n_clusters_y;
@@ -172,30 +172,88 @@ static size_t atom_count(const games_space *sp, const ms_measure *given, long lo
     return g ? g : (size_t)want;
 }
 
+static void set_steps(nash_state *S) {
+    S->cp.eta_a = S->cp.eta_b = S->eta_w;
+    S->cp.eta_x = S->eta_pos_x;
+    S->cp.eta_y = S->eta_pos;
+}
+
+/* The network games of [P1] §6.8: x = the samples (and their adversarial
+ * shifts for dro_2nn), y = 2m signed neurons on S^{d_in}. */
+static void net_spaces(nash_state *S) {
+    const games_game_params *g = &S->P->game;
+    int dro = g->family == GAMES_FAM_DRO_2NN;
+    memset(&S->X, 0, sizeof S->X);
+    memset(&S->Y, 0, sizeof S->Y);
+    S->X.type = GAMES_SAMPLES;
+    S->X.n_samples = g->data.rows;
+    S->X.radius = dro ? g->radius : 0;
+    S->X.dim = 1 + (dro ? g->data.cols : 0);
+    S->Y.type = GAMES_SIGNED_SPHERE;
+    S->Y.dim = g->data.cols + 2;
+    S->m = g->data.rows * (dro ? (size_t)g->adversaries : 1);
+    S->n = 2 * (((size_t)S->P->particles_y + 1) / 2);
+}
+
+/* Each sample's adversaries start at r·U[0,1]·(a random unit vector) (the
+ * authors' code); neurons at normalised Gaussians, the first half with
+ * output sign +1. */
+static void net_atoms(nash_state *S, ms_rng *rng) {
+    size_t d = S->X.dim, e = S->Y.dim, per = S->m / S->X.n_samples;
+    for (size_t i = 0; i < S->m; i++) {
+        double *x = S->cp.s.x + i * d;
+        x[0] = (double)(i / per);
+        if (d > 1) {
+            games_space unit = {.type = GAMES_SPHERE, .dim = d - 1};
+            games_space_sample(&unit, rng, x + 1);
+            double r = S->X.radius * ms_rng_uniform(rng);
+            for (size_t c = 1; c < d; c++)
+                x[c] *= r;
+        }
+    }
+    for (size_t j = 0; j < S->n; j++) {
+        double *y = S->cp.s.y + j * e;
+        games_space unit = {.type = GAMES_SPHERE, .dim = e - 1};
+        games_space_sample(&unit, rng, y);
+        y[e - 1] = j < S->n / 2 ? 1.0 : -1.0;
+    }
+}
+
 static ms_status init_continuous(nash_state *S, const ms_ctx *ctx, ms_err *err) {
     const games_nash_params *P = S->P;
-    games_nash__space(&P->game.x_space, &S->X);
-    games_nash__space(&P->game.y_space, &S->Y);
+    int net = games_nash__is_net(&P->game);
+    if (net) {
+        net_spaces(S);
+    } else {
+        games_nash__space(&P->game.x_space, &S->X);
+        games_nash__space(&P->game.y_space, &S->Y);
+    }
     ms_status s = games_nash__payoff(&P->game, P->seed, &S->X, &S->Y, &S->pay, err);
     if (s != MS_OK)
         return s;
     S->have_pay = 1;
-    S->m = atom_count(&S->X, &P->x_init, P->particles_x, P->init == 1);
-    S->n = atom_count(&S->Y, &P->y_init, P->particles_y, P->init == 1);
+    if (!net) {
+        S->m = atom_count(&S->X, &P->x_init, P->particles_x, P->init == 1);
+        S->n = atom_count(&S->Y, &P->y_init, P->particles_y, P->init == 1);
+    }
     size_t nt = (size_t)ms_ctx_threads(ctx);
     if (games_cp_init(&S->cp, &S->pay, &S->X, &S->Y, S->m, S->n, nt) != MS_OK)
         return ms_fail(err, MS_ENOMEM, "", "particle workspaces (%zu + %zu atoms)", S->m, S->n);
     ms_rng rng;
     ms_rng_init(&rng, (unsigned long long)P->seed, 1);
-    initial_atoms(&S->X, &P->x_init, S->m, P->init == 1, &rng, S->cp.s.x, S->cp.s.a);
-    initial_atoms(&S->Y, &P->y_init, S->n, P->init == 1, &rng, S->cp.s.y, S->cp.s.b);
+    if (net) {
+        net_atoms(S, &rng);
+    } else {
+        initial_atoms(&S->X, &P->x_init, S->m, P->init == 1, &rng, S->cp.s.x, S->cp.s.a);
+        initial_atoms(&S->Y, &P->y_init, S->n, P->init == 1, &rng, S->cp.s.y, S->cp.s.b);
+    }
     games_cp_sync_logs(&S->cp);
     S->eta_w = P->eta_w;
     S->eta_pos = P->eta_pos;
+    S->eta_pos_x = isnan(P->eta_pos_x) ? P->eta_pos : P->eta_pos_x;
     S->cp.K = S->K;
     S->cp.true_prox = P->true_prox;
-    S->cp.eta_a = S->cp.eta_b = S->eta_w;
-    S->cp.eta_x = S->cp.eta_y = S->eta_pos;
+    set_steps(S);
     games_br_opts o = {0, (size_t)P->ni_grid_max, (size_t)P->ni_starts, 8, 50};
     o.grid_step = !isnan(P->ni_grid_step) ? P->ni_grid_step : 1e-3 * games_space_extent(&S->X);
     if (games_br_init(&S->brx, &S->X, S->m, &o, (unsigned long long)P->seed, 2) != MS_OK)
@@ -288,11 +346,6 @@ static ms_status global_gap(nash_state *S, const double *a, const double *b, con
     return MS_OK;
 }
 
-static void set_steps(nash_state *S) {
-    S->cp.eta_a = S->cp.eta_b = S->eta_w;
-    S->cp.eta_x = S->cp.eta_y = S->eta_pos;
-}
-
 static ms_status step_cp(nash_state *S, const ms_ctx *ctx, ms_progress *prog, ms_err *err) {
     const games_nash_params *P = S->P;
     if (S->iter % (size_t)P->report_every == 0)
@@ -313,6 +366,7 @@ static ms_status step_cp(nash_state *S, const ms_ctx *ctx, ms_progress *prog, ms
         games_cp_restore(&S->cp);
         S->eta_w *= 0.5;
         S->eta_pos *= 0.5;
+        S->eta_pos_x *= 0.5;
         set_steps(S);
         S->halvings++;
         S->iter -= S->iter % (size_t)P->report_every;

@@ -47,7 +47,10 @@ static const ms_field game_f[] = {
     {"family", MS_F_ENUM, offsetof(games_game_params, family), 0, 0, 0, NAN_, NULL,
      games_family_names, NULL, 0,
      "Built-in payoff: random_fourier (torus^d × torus^e), trig_2x2, trig_singular, cos_diff "
-     "(1-D tori), quartic, quadratic_box (1-D boxes)."},
+     "(1-D tori), quartic, quadratic_box (1-D boxes); max_margin_2nn and dro_2nn, the "
+     "two-layer network games of Wang & Chizat §6.8 (x: the samples' weights, and "
+     "perturbations for dro_2nn; y: 2m neurons on the sphere, particles_y in total; no "
+     "x_space / y_space)."},
     F_INT(games_game_params, order_x, MS_FF_MIN | MS_FF_MAX, 0, 50, 3,
           "random_fourier: frequencies k in {-K..K}^d of x."),
     F_INT(games_game_params, order_y, MS_FF_MIN | MS_FF_MAX, 0, 50, 3,
@@ -61,6 +64,19 @@ static const ms_field game_f[] = {
     F_DOUBLE(games_game_params, delta, 0, 0, 0, 1.0,
              "trig_2x2: coupling delta of positions and weights (0: none)."),
     F_DOUBLE(games_game_params, epsilon, 0, 0, 0, 1.0, "quartic: epsilon."),
+    {"data", MS_F_MAT, offsetof(games_game_params, data), 0, 0, 0, NAN_, NULL, NULL, NULL, 1000000,
+     "max_margin_2nn, dro_2nn: the samples, one row each (a bias 1 is appended inside)."},
+    {"labels", MS_F_VEC, offsetof(games_game_params, labels), 0, 0, 0, NAN_, NULL, NULL, NULL,
+     100000, "max_margin_2nn, dro_2nn: labels, +1 or -1 per sample."},
+    {"activation", MS_F_ENUM, offsetof(games_game_params, activation), 0, 0, 0, NAN_, "relu",
+     games_activation_names, NULL, 0,
+     "max_margin_2nn, dro_2nn: the neurons' activation (relu is raised to `power`)."},
+    F_INT(games_game_params, power, MS_FF_MIN | MS_FF_MAX, 1, 4, 3,
+          "max_margin_2nn, dro_2nn: p of relu^p."),
+    F_DOUBLE(games_game_params, radius, MS_FF_MIN_EXCL, 0, 0, NAN_,
+             "dro_2nn: radius of the adversarial perturbation of each sample."),
+    F_INT(games_game_params, adversaries, MS_FF_MIN | MS_FF_MAX, 1, 10000, 10,
+          "dro_2nn: adversary particles per sample."),
     {"x_space", MS_F_OBJECT, offsetof(games_game_params, x_space), 0, 0, 0, NAN_, NULL, NULL,
      &space_fields, 0, "Strategy space of x (required for payoff and family games)."},
     {"y_space", MS_F_OBJECT, offsetof(games_game_params, y_space), 0, 0, 0, NAN_, NULL, NULL,
@@ -112,6 +128,8 @@ static const ms_field nash_f[] = {
     {"y_init", MS_F_MEASURE, offsetof(P, y_init), 0, 0, 0, NAN_, NULL, NULL, NULL, 1000000,
      "Explicit initial atoms and weights of y."},
     F_DOUBLE(P, eta_w, MS_FF_MIN_EXCL, 0, 0, 0.04, "Weight step (both players)."),
+    F_DOUBLE(P, eta_pos_x, MS_FF_MIN, 0, 0, NAN_,
+             "Position step of x alone (default eta_pos): the adversary of dro_2nn."),
     F_DOUBLE(P, eta_pos, MS_FF_MIN, 0, 0, 1e-3,
              "Position step (both players). Keep eta_pos times the curvature of the payoff "
              "below 1: mirror prox's position step stalls at 1 and diverges beyond."),
@@ -250,6 +268,10 @@ ms_status games_nash__payoff(const games_game_params *g, long long job_seed, con
             return s;
         return games_payoff_init_expr(out, ex, X->dim, Y->dim);
     }
+    if (games_nash__is_net(g))
+        return games_payoff_init_2nn(out, (games_family)g->family, g->data.v, g->labels.v,
+                                     g->data.rows, g->data.cols, (games_activation)g->activation,
+                                     (int)g->power, err);
     long long seed = g->seed != MS_INT_ABSENT ? g->seed : job_seed;
     return games_payoff_init_family(
         out, (games_family)g->family, X->dim, Y->dim, (size_t)g->order_x, (size_t)g->order_y,
@@ -266,6 +288,39 @@ static void check_init(const ms_measure *m, const games_space_params *sp, const 
         snprintf(at, sizeof at, "%s/points", name);
         ms_errlist_addf(errs, MS_EINVAL, at, "points must have dimension %zu (the space's)", dim);
     }
+}
+
+int games_nash__is_net(const games_game_params *g) {
+    return g->family == GAMES_FAM_MAX_MARGIN_2NN || g->family == GAMES_FAM_DRO_2NN;
+}
+
+static void check_net(const games_nash_params *P, ms_errlist *errs) {
+    const games_game_params *g = &P->game;
+    if (!g->data.v || !g->labels.v) {
+        ms_errlist_addf(errs, MS_EINVAL, g->data.v ? "game/labels" : "game/data",
+                        "is required for %s", games_family_names[g->family]);
+        return;
+    }
+    if (g->labels.n != g->data.rows)
+        ms_errlist_addf(errs, MS_EINVAL, "game/labels", "has %zu entries, data has %zu rows",
+                        g->labels.n, g->data.rows);
+    for (size_t k = 0; k < g->labels.n; k++)
+        if (g->labels.v[k] != 1 && g->labels.v[k] != -1) {
+            char at[MS_ERR_FIELD_MAX];
+            snprintf(at, sizeof at, "game/labels/%zu", k);
+            ms_errlist_addf(errs, MS_EINVAL, at, "must be +1 or -1");
+            break;
+        }
+    if (g->data.cols + 2 > GAMES_SPACE_MAX_DIM)
+        ms_errlist_addf(errs, MS_EINVAL, "game/data", "at most %d features per sample",
+                        GAMES_SPACE_MAX_DIM - 2);
+    if (g->family == GAMES_FAM_DRO_2NN && isnan(g->radius))
+        ms_errlist_addf(errs, MS_EINVAL, "game/radius", "is required for dro_2nn");
+    if (P->x_init.weights || P->y_init.weights)
+        ms_errlist_addf(errs, MS_EINVAL, P->x_init.weights ? "x_init" : "y_init",
+                        "is not supported for the network games");
+    if (P->particles_y < 2)
+        ms_errlist_addf(errs, MS_EINVAL, "particles_y", "needs at least one neuron per sign (2)");
 }
 
 ms_status games_nash__check(const void *params, ms_errlist *errs) {
@@ -301,6 +356,10 @@ ms_status games_nash__check(const void *params, ms_errlist *errs) {
     }
     if (method < NASH_CP_MIRROR_PROX)
         ms_errlist_addf(errs, MS_EINVAL, "method", "%s is for matrix games", methods[method]);
+    if (games_nash__is_net(g)) {
+        check_net(P, errs);
+        return errs->n + errs->dropped > before ? MS_EINVAL : MS_OK;
+    }
     if (!g->x_space.present)
         ms_errlist_addf(errs, MS_EINVAL, "game/x_space", "is required for payoff and family games");
     if (!g->y_space.present)

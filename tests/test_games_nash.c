@@ -551,6 +551,88 @@ static void nash_permutation_invariance(void **st) {
     ms_value_free(r[1]);
 }
 
+/* N = 5 Gaussian points in R², random ±1 labels (seeded). */
+static void net_params(games_nash_params *P, games_family fam) {
+    defaults(P);
+    set_family(P, fam);
+    ms_mat_alloc(&P->game.data, 5, 2);
+    ms_vec_alloc(&P->game.labels, 5);
+    uint64_t s = 2024;
+    for (int k = 0; k < 10; k++) {
+        double u1 = test_uniform(&s), u2 = test_uniform(&s);
+        P->game.data.v[k] = sqrt(-2 * log(1 - u1)) * cos(2 * M_PI * u2);
+    }
+    const double labels[5] = {1, -1, -1, 1, -1};
+    memcpy(P->game.labels.v, labels, sizeof labels);
+    P->particles_y = 100;
+    P->eta_w = 0.4;
+    P->eta_pos = 0.04;
+    P->max_iter = 1000;
+    P->seed = 3;
+    P->tol = 1e-9;
+    /* The spec's 10^4 sphere points per sign (+ refinement), every 100
+     * iterations: best responses dominate the cost otherwise. */
+    P->ni_grid_max = 20000;
+    P->ni_every = 100;
+}
+
+static void nash_max_margin_network(void **st) {
+    (void)st;
+    games_nash_params P;
+    net_params(&P, GAMES_FAM_MAX_MARGIN_2NN);
+    ms_value *r = run(&P, 1);
+    double gap = ms_value_getnum(r, "nash_gap"), value = ms_value_getnum(r, "value");
+    print_message("max-margin 2NN: margin %.6f gap %.3g (lower bound %g) iterations %g, %zu+%zu "
+                  "clusters\n",
+                  value, gap, ms_value_num(ms_value_get(r, "nash_gap_is_lower_bound")),
+                  ms_value_getnum(r, "iterations"),
+                  ms_value_count(ms_value_get(ms_value_get(r, "x_aggregated"), "weights")),
+                  ms_value_count(ms_value_get(ms_value_get(r, "y_aggregated"), "weights")));
+    assert_true(value > 0);
+    assert_true(gap < 1e-5);
+    ms_value_free(r);
+    ms_params_free(games_nash_kind.params, &P);
+}
+
+static void nash_dro_network(void **st) {
+    (void)st;
+    games_nash_params P;
+    net_params(&P, GAMES_FAM_DRO_2NN);
+    P.game.radius = 0.2;
+    P.eta_pos_x = 8e-3;
+    ms_value *r = run(&P, 1);
+    double gap = ms_value_getnum(r, "nash_gap"), value = ms_value_getnum(r, "value");
+    print_message("DRO 2NN: robust margin %.6f gap %.3g (lower bound %g) iterations %g\n", value,
+                  gap, ms_value_num(ms_value_get(r, "nash_gap_is_lower_bound")),
+                  ms_value_getnum(r, "iterations"));
+    size_t m;
+    const double *x = points(r, "x", &m);
+    assert_int_equal(m, 50);
+    for (size_t i = 0; i < m; i++) /* (k, u): k frozen, |u| <= r */
+        assert_true(x[3 * i] == (double)(i / 10) &&
+                    hypot(x[3 * i + 1], x[3 * i + 2]) <= 0.2 + 1e-12);
+    assert_true(gap < 1e-2 && gap >= ms_value_getnum(r, "local_nash_gap") - 1e-15);
+    ms_value_free(r);
+    ms_params_free(games_nash_kind.params, &P);
+    /* The adversary only lowers the margin: robust margin < plain margin,
+     * and more so for a larger radius. */
+    double margins[3];
+    const double radii[3] = {0, 0.1, 0.2};
+    for (int k = 0; k < 3; k++) {
+        net_params(&P, k ? GAMES_FAM_DRO_2NN : GAMES_FAM_MAX_MARGIN_2NN);
+        P.game.radius = radii[k] > 0 ? radii[k] : NAN;
+        P.eta_pos_x = 8e-3;
+        P.max_iter = 600;
+        r = run(&P, 1);
+        margins[k] = ms_value_getnum(r, "value");
+        ms_value_free(r);
+        ms_params_free(games_nash_kind.params, &P);
+    }
+    print_message("margins for radius 0, 0.1, 0.2: %.4f %.4f %.4f\n", margins[0], margins[1],
+                  margins[2]);
+    assert_true(margins[0] > margins[1] && margins[1] > margins[2] && margins[2] > 0);
+}
+
 /* An expression payoff on a circle against a disk: f = x·y, V = 0 (the
  * min player balances its mean to 0, the max player too). */
 static void nash_expression_on_sphere_and_ball(void **st) {
@@ -616,6 +698,8 @@ int main(void) {
         cmocka_unit_test(nash_threads_do_not_change_bits),
         cmocka_unit_test(nash_expression_on_sphere_and_ball),
         cmocka_unit_test(nash_permutation_invariance),
+        cmocka_unit_test(nash_max_margin_network),
+        cmocka_unit_test(nash_dro_network),
         cmocka_unit_test(nash_nonfinite_payoff_fails_cleanly),
         cmocka_unit_test(nash_quartic),
         cmocka_unit_test(nash_trig_2x2_particles_beat_fixed_support),

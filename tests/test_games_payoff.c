@@ -54,6 +54,45 @@ static void families_gradients_match_differences(void **st) {
     }
 }
 
+/* The network families: gradients in θ (y) and in the perturbation u (x)
+ * against differences, for every activation; the frozen coordinates (the
+ * sample index, the output sign) have zero gradient. */
+static void network_gradients_match_differences(void **st) {
+    (void)st;
+    const double data[6] = {0.3, -1.2, 0.8, 0.5, -0.4, 1.1}, labels[3] = {1, -1, 1};
+    uint64_t s = 17;
+    for (int act = 0; act <= GAMES_ACT_TANH; act++)
+        for (int power = 1; power <= (act == 0 ? 4 : 1); power++) {
+            games_payoff p;
+            ms_err err;
+            assert_int_equal(games_payoff_init_2nn(&p, GAMES_FAM_DRO_2NN, data, labels, 3, 2,
+                                                   (games_activation)act, power, &err),
+                             MS_OK);
+            assert_int_equal(p.d, 3);
+            assert_int_equal(p.e, 4);
+            for (int t = 0; t < 20; t++) {
+                double x[3] = {(double)(t % 3), 0.2 * test_uniform(&s), -0.1 * test_uniform(&s)};
+                double y[4] = {2 * test_uniform(&s) - 1, 2 * test_uniform(&s) - 1,
+                               2 * test_uniform(&s) - 1, t % 2 ? 1.0 : -1.0};
+                double f, gx[3], gy[4], sc[1];
+                assert_int_equal(games_payoff_eval(&p, x, y, &f, gx, gy, sc), GAMES_EXPR_OK);
+                assert_true(gx[0] == 0 && gy[3] == 0);
+                for (int k = 0; k < 5; k++) {
+                    double *z = k < 2 ? x + 1 + k : y + (k - 2), g = k < 2 ? gx[1 + k] : gy[k - 2];
+                    double z0 = *z, h = 1e-6, fp, fm;
+                    *z = z0 + h;
+                    games_payoff_eval(&p, x, y, &fp, NULL, NULL, sc);
+                    *z = z0 - h;
+                    games_payoff_eval(&p, x, y, &fm, NULL, NULL, sc);
+                    *z = z0;
+                    /* Kinks of relu and abs: random points miss them by far more than h. */
+                    assert_close(g, (fp - fm) / (2 * h), 1e-6, 1e-6);
+                }
+            }
+            games_payoff_fini(&p);
+        }
+}
+
 /* Brute-force fields by pairwise evaluation. */
 static void brute_fields(games_payoff *p, const double *x, const double *a, size_t m,
                          const double *y, const double *b, size_t n, double *U, double *G,
@@ -319,6 +358,7 @@ static void trig_singular_grid_lp_finds_the_supports(void **st) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(families_gradients_match_differences),
+        cmocka_unit_test(network_gradients_match_differences),
         cmocka_unit_test(fields_match_brute_force_and_ignore_threads),
         cmocka_unit_test(fields_report_the_failing_pair),
         cmocka_unit_test(families_closed_form_equilibria),
