@@ -22,37 +22,22 @@
 
 #include "games_diag.h"
 #include "games_expr.h"
+#include "games_minmax_internal.h"
 #include "ms_alloc.h"
 #include "ms_kind.h"
 
-typedef struct quad_params {
-    int present;
-    ms_mat P, B, Q;
-} quad_params;
-
-typedef struct minmax_params {
-    char *payoff;
-    ms_dict params;
-    quad_params quadratic;
-    ms_vec x0, y0, etas, reference;
-    int method;
-    double eta, tol, fd_step, nash_tol;
-    long long seed, threads, max_iter, pp_max_inner;
-    int diagnostics;
-} minmax_params;
-
 #define NAN_ NAN
 static const ms_field quad_f[] = {
-    {"P", MS_F_MAT, offsetof(quad_params, P), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL, 4096,
-     "d×d matrix of the x-x term ½xᵀPx."},
-    {"B", MS_F_MAT, offsetof(quad_params, B), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL, 4096,
-     "d×e coupling matrix of xᵀBy."},
-    {"Q", MS_F_MAT, offsetof(quad_params, Q), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL, 4096,
-     "e×e matrix of the y-y term −½yᵀQy."},
+    {"P", MS_F_MAT, offsetof(games_minmax_quad, P), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL,
+     4096, "d×d matrix of the x-x term ½xᵀPx."},
+    {"B", MS_F_MAT, offsetof(games_minmax_quad, B), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL,
+     4096, "d×e coupling matrix of xᵀBy."},
+    {"Q", MS_F_MAT, offsetof(games_minmax_quad, Q), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL,
+     4096, "e×e matrix of the y-y term −½yᵀQy."},
 };
-static const ms_fields quad_fields = MS_FIELDS(quad_params, quad_f);
+static const ms_fields quad_fields = MS_FIELDS(games_minmax_quad, quad_f);
 
-#define M_ minmax_params
+#define M_ games_minmax_params
 static const ms_field minmax_f[] = {
     {"payoff", MS_F_STRING, offsetof(M_, payoff), 0, 0, 0, NAN_, NULL, NULL, NULL,
      GAMES_EXPR_MAX_SRC,
@@ -94,10 +79,10 @@ static const ms_field minmax_f[] = {
      0, "Threads (unused: one evaluation per step)."},
 };
 #undef M_
-static const ms_fields minmax_fields = MS_FIELDS(minmax_params, minmax_f);
+static const ms_fields minmax_fields = MS_FIELDS(games_minmax_params, minmax_f);
 
 static ms_status minmax_check(const void *params, ms_errlist *errs) {
-    const minmax_params *P = params;
+    const games_minmax_params *P = params;
     size_t before = errs->n + errs->dropped, d = P->x0.n, e = P->y0.n;
     if ((P->payoff != NULL) == (P->quadratic.present != 0)) {
         ms_errlist_addf(errs, MS_EINVAL, "payoff", "give exactly one of payoff, quadratic");
@@ -115,7 +100,7 @@ static ms_status minmax_check(const void *params, ms_errlist *errs) {
         games_expr_free(ex);
     }
     if (P->quadratic.present) {
-        const quad_params *q = &P->quadratic;
+        const games_minmax_quad *q = &P->quadratic;
         if (q->P.rows != d || q->P.cols != d)
             ms_errlist_addf(errs, MS_EINVAL, "quadratic/P", "must be %zu×%zu (x0 has %zu entries)",
                             d, d, d);
@@ -131,7 +116,7 @@ static ms_status minmax_check(const void *params, ms_errlist *errs) {
 }
 
 typedef struct minmax_state {
-    const minmax_params *P;
+    const games_minmax_params *P;
     games_expr *ex;
     size_t d, e, n, iter;
     double *z, *zh, *zp, *v, *vh, *vp, *w, *ws; /* n each (ws: expression scratch) */
@@ -159,7 +144,7 @@ static int field(minmax_state *S, const double *z, double *v, double *f) {
             v[d + j] = -v[d + j];
         return rc;
     }
-    const quad_params *q = &S->P->quadratic;
+    const games_minmax_quad *q = &S->P->quadratic;
     const double *x = z, *y = z + d;
     double val = 0;
     for (size_t i = 0; i < d; i++) {
@@ -198,7 +183,7 @@ static ms_status minmax_init(void *state, const void *params, const ms_ctx *ctx,
     (void)ctx;
     minmax_state *S = state;
     memset(S, 0, sizeof *S);
-    const minmax_params *P = params;
+    const games_minmax_params *P = params;
     S->P = P;
     S->d = P->x0.n;
     S->e = P->y0.n;
@@ -236,7 +221,7 @@ static ms_status minmax_init(void *state, const void *params, const ms_ctx *ctx,
 
 /* One step of the chosen method from S->z (with S->v = v(z)). */
 static int method_step(minmax_state *S) {
-    const minmax_params *P = S->P;
+    const games_minmax_params *P = S->P;
     size_t n = S->n, d = S->d;
     double eta = P->eta, f;
     int rc = GAMES_EXPR_OK;
@@ -294,7 +279,7 @@ static int method_step(minmax_state *S) {
 static ms_status minmax_step(void *state, const ms_ctx *ctx, ms_progress *prog, ms_err *err) {
     (void)ctx;
     minmax_state *S = state;
-    const minmax_params *P = S->P;
+    const games_minmax_params *P = S->P;
     if (!S->converged) {
         int rc = method_step(S);
         S->iter++;

@@ -6,28 +6,13 @@
 #include <string.h>
 
 #include "games_diag.h"
+#include "games_minmax_internal.h"
 #include "kind_harness.h"
 #include "ms_alloc.h"
 
 extern const ms_kind games_minmax_kind;
 
-typedef struct {
-    int present;
-    ms_mat P, B, Q;
-} quad_params;
-
-/* Mirror of the kind's params struct (games_minmax.c); the kind's field
- * table is checked against it below. */
-typedef struct {
-    char *payoff;
-    ms_dict params;
-    quad_params quadratic;
-    ms_vec x0, y0, etas, reference;
-    int method;
-    double eta, tol, fd_step, nash_tol;
-    long long seed, threads, max_iter, pp_max_inner;
-    int diagnostics;
-} mm_params;
+typedef games_minmax_params mm_params;
 
 static void defaults(mm_params *P, const char *payoff, const double *z0, size_t d, size_t e) {
     assert_int_equal(games_minmax_kind.params->size, sizeof(mm_params));
