@@ -671,6 +671,42 @@ static void nash_expression_on_sphere_and_ball(void **st) {
     ms_params_free(games_nash_kind.params, &P);
 }
 
+/* §6.5 divergence guard: a bilinear game on a large box with a position
+ * step far too big; the run restores snapshots and halves the steps until
+ * it is stable, and reports how often. */
+static void nash_divergence_guard_halves_steps(void **st) {
+    (void)st;
+    games_nash_params P;
+    defaults(&P);
+    P.game.present = 1;
+    P.game.payoff = ms_strdup("x1*y1");
+    set_box(&P.game.x_space, -100, 100);
+    set_box(&P.game.y_space, -100, 100);
+    const double x[2] = {0.01, -0.02}, y[2] = {0.03, -0.01}, w[2] = {.5, .5};
+    set_atoms(&P.x_init, x, w, 2);
+    set_atoms(&P.y_init, y, w, 2);
+    P.eta_w = 0.01;
+    P.eta_pos = 50;
+    P.max_iter = 300;
+    P.report_every = 5;
+    ms_value *r = run(&P, 1);
+    double halvings = ms_value_getnum(r, "step_halvings");
+    print_message("guard: %g halvings, eta_pos %.4g, local gap %.3g\n", halvings,
+                  ms_value_getnum(r, "eta_pos"), ms_value_getnum(r, "local_nash_gap"));
+    assert_true(halvings >= 1 && halvings <= 8);
+    assert_close(ms_value_getnum(r, "eta_pos"), 50 * pow(0.5, halvings), 1e-15, 0);
+    assert_true(ms_value_getnum(r, "local_nash_gap") < 1);
+    ms_value_free(r);
+    /* With no halvings allowed the same run fails as a numerical error. */
+    P.max_halvings = 0;
+    ms_err err;
+    harness_opts o = {.threads = 1};
+    assert_null(harness_run(&games_nash_kind, &P, &o, &err));
+    assert_int_equal(err.code, MS_ENUMERIC);
+    assert_non_null(strstr(err.msg, "diverged"));
+    ms_params_free(games_nash_kind.params, &P);
+}
+
 /* A payoff that overflows fails the job with MS_ENUMERIC naming atoms. */
 static void nash_nonfinite_payoff_fails_cleanly(void **st) {
     (void)st;
@@ -701,6 +737,7 @@ int main(void) {
         cmocka_unit_test(nash_max_margin_network),
         cmocka_unit_test(nash_dro_network),
         cmocka_unit_test(nash_nonfinite_payoff_fails_cleanly),
+        cmocka_unit_test(nash_divergence_guard_halves_steps),
         cmocka_unit_test(nash_quartic),
         cmocka_unit_test(nash_trig_2x2_particles_beat_fixed_support),
     };
