@@ -579,19 +579,38 @@ static ms_status nash_result(void *state, ms_value *out, ms_err *err) {
     return MS_OK;
 }
 
+/* Bytes a run holds (admission control): the tableau or mirror prox
+ * vectors for matrices; for continuous games four particle states, fields,
+ * best-response candidates (grid or starts plus atoms, values and
+ * gradients), the fixed-support matrix and the gap history. Upper bounds:
+ * dimensions are taken at the 32-coordinate cap when not known here. */
 static size_t nash_memory(const void *params) {
     const games_nash_params *P = params;
+    size_t hist = 2 * ((size_t)P->max_iter + 2) * sizeof(double);
     if (P->game.matrix.v) {
         size_t m = P->game.matrix.rows, n = P->game.matrix.cols;
-        return games_nash__method(P) == NASH_LP || P->method == NASH_AUTO
-                   ? (n + 1) * (m + n + 1) * sizeof(double)
-                   : 12 * (m + n) * sizeof(double);
+        return games_nash__method(P) == NASH_LP ? (n + 1) * (m + n + 1) * sizeof(double)
+                                                : 14 * (m + n) * sizeof(double) + hist;
     }
-    size_t m = (size_t)P->particles_x, n = (size_t)P->particles_y;
-    size_t bytes = 30 * (m + n) * 33 * sizeof(double) + (size_t)P->ni_grid_max * 34 * 16;
+    const games_game_params *g = &P->game;
+    size_t d = GAMES_SPACE_MAX_DIM, e = GAMES_SPACE_MAX_DIM;
+    if (!games_nash__is_net(g) && g->x_space.present && g->y_space.present) {
+        long long dx = g->x_space.type == GAMES_BOX ? (long long)g->x_space.low.n : g->x_space.dim;
+        long long dy = g->y_space.type == GAMES_BOX ? (long long)g->y_space.low.n : g->y_space.dim;
+        d = dx >= 1 && dx <= GAMES_SPACE_MAX_DIM ? (size_t)dx : d;
+        e = dy >= 1 && dy <= GAMES_SPACE_MAX_DIM ? (size_t)dy : e;
+    }
+    size_t m = P->x_init.weights ? P->x_init.n : (size_t)P->particles_x;
+    size_t n = P->y_init.weights ? P->y_init.n : (size_t)P->particles_y;
+    if (games_nash__is_net(g))
+        m = g->data.rows * (g->family == GAMES_FAM_DRO_2NN ? (size_t)g->adversaries : 1);
+    /* Grids round m, n up to perfect powers: at most 2^dim times more. */
+    size_t doubles = 4 * (m * (2 + d) + n * (2 + e)) + m * (1 + d) + n * (1 + e);
+    size_t cand = (size_t)P->ni_grid_max + (size_t)P->ni_starts;
+    doubles += (cand + m) * (2 * d + 1) + (cand + n) * (2 * e + 1);
     if (games_nash__method(P) == NASH_FIXED_SUPPORT)
-        bytes += m * n * sizeof(double);
-    return bytes;
+        doubles += m * n;
+    return doubles * sizeof(double) + hist;
 }
 
 const ms_kind games_nash_kind = {

@@ -707,6 +707,22 @@ static void nash_divergence_guard_halves_steps(void **st) {
     ms_params_free(games_nash_kind.params, &P);
 }
 
+/* Admission estimate: grows with the particles and covers the fixed-support
+ * matrix. */
+static void nash_memory_estimate(void **st) {
+    (void)st;
+    games_nash_params P;
+    rf_params(&P, 1);
+    size_t small = games_nash_kind.memory(&P);
+    P.particles_x = P.particles_y = 2000;
+    size_t big = games_nash_kind.memory(&P);
+    P.method = NASH_FIXED_SUPPORT;
+    size_t fixed = games_nash_kind.memory(&P);
+    assert_true(small > 0 && big > small);
+    assert_true(fixed >= big + 2000 * 2000 * sizeof(double));
+    ms_params_free(games_nash_kind.params, &P);
+}
+
 /* A payoff that overflows fails the job with MS_ENUMERIC naming atoms. */
 static void nash_nonfinite_payoff_fails_cleanly(void **st) {
     (void)st;
@@ -738,6 +754,7 @@ int main(void) {
         cmocka_unit_test(nash_dro_network),
         cmocka_unit_test(nash_nonfinite_payoff_fails_cleanly),
         cmocka_unit_test(nash_divergence_guard_halves_steps),
+        cmocka_unit_test(nash_memory_estimate),
         cmocka_unit_test(nash_quartic),
         cmocka_unit_test(nash_trig_2x2_particles_beat_fixed_support),
     };
