@@ -197,3 +197,26 @@ double games_eff_support(const double *w, size_t n) {
         s += w[i] * w[i];
     return s > 0 ? 1.0 / s : 0;
 }
+
+void games_lyapunov(const games_space *sp, const double *x, const double *a, size_t n,
+                    const double *xr, const double *ar, size_t nr, double alpha, double lambda,
+                    double tau, double eta_w, double eta_pos, double out[3]) {
+    size_t d = sp->dim;
+    double vw = 0, vpos = 0, inside = 0;
+    for (size_t I = 0; I < nr; I++) {
+        double ahat = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d2 = games_space_dist2(sp, xr + I * d, x + i * d), r = sqrt(d2) / tau;
+            if (r > lambda)
+                continue;
+            double phi = exp(-pow(r, alpha) / alpha);
+            ahat += phi * a[i];
+            vpos += a[i] * phi * d2 / (2 * eta_pos);
+        }
+        inside += ahat;
+        vw += ar[I] > 0 ? ar[I] * log(ar[I] / ahat) / eta_w : 0;
+    }
+    out[0] = vw;
+    out[1] = eta_pos > 0 ? vpos : 0;
+    out[2] = (1 - inside) / eta_w;
+}

@@ -406,6 +406,23 @@ static ms_status step_cp(nash_state *S, const ms_ctx *ctx, ms_progress *prog, ms
     return MS_OK;
 }
 
+/* §3 Lyapunov potential against the reference strategies, both players. */
+static void lyapunov(nash_state *S, const double *a, const double *b, double out[3]) {
+    const games_nash_params *P = S->P;
+    double ox[3], oy[3];
+    ms_measure rx = P->reference_x, ry = P->reference_y;
+    double sx = ms_measure_mass(&rx), sy = ms_measure_mass(&ry);
+    /* Reference weights are normalised on the fly (the params stay const). */
+    games_lyapunov(&S->X, S->cp.s.x, a, S->m, rx.points, rx.weights, rx.n, P->lyap_alpha,
+                   P->lyap_lambda, P->lyap_tau, S->eta_w, S->eta_pos_x, ox);
+    games_lyapunov(&S->Y, S->cp.s.y, b, S->n, ry.points, ry.weights, ry.n, P->lyap_alpha,
+                   P->lyap_lambda, P->lyap_tau, S->eta_w, S->eta_pos, oy);
+    /* With weights w/s: Σ (w/s) log((w/s)/â) = (Σ w log(w/â))/s − log s. */
+    out[0] = ox[0] / sx - log(sx) / S->eta_w + oy[0] / sy - log(sy) / S->eta_w;
+    out[1] = ox[1] + oy[1];
+    out[2] = ox[2] + oy[2];
+}
+
 static ms_status step_fixed(nash_state *S, const ms_ctx *ctx, ms_err *err) {
     ms_status s = games_mp_step(&S->mp, ctx, err);
     if (s != MS_OK)
@@ -492,6 +509,14 @@ static ms_status nash_step(void *state, const ms_ctx *ctx, ms_progress *prog, ms
     if (S->n_clusters_x) {
         ms_progress_set(prog, "n_clusters_x", (double)S->n_clusters_x);
         ms_progress_set(prog, "n_clusters_y", (double)S->n_clusters_y);
+    }
+    if ((S->mode == MODE_CP || S->mode == MODE_FIXED) && S->P->reference_x.weights) {
+        double L[3];
+        lyapunov(S, S->cp.s.a, S->cp.s.b, L);
+        ms_progress_set(prog, "lyapunov", L[0] + L[1] + L[2]);
+        ms_progress_set(prog, "lyapunov_w", L[0]);
+        ms_progress_set(prog, "lyapunov_pos", L[1]);
+        ms_progress_set(prog, "lyapunov_outside", L[2]);
     }
     if (S->converged || S->iter >= S->max_iter) {
         prog->done = 1;

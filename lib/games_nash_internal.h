@@ -53,7 +53,8 @@ typedef struct games_nash_params {
     ms_vec p0, q0;
     long long particles_x, particles_y;
     int init; /* 0 grid, 1 random */
-    ms_measure x_init, y_init;
+    ms_measure x_init, y_init, reference_x, reference_y;
+    double lyap_alpha, lyap_lambda, lyap_tau;
     double eta_w, eta_pos;
     int true_prox;
     long long ni_every, ni_grid_max, ni_starts, report_every, max_halvings;

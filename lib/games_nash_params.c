@@ -127,6 +127,17 @@ static const ms_field nash_f[] = {
      "Explicit initial atoms and weights of x (overrides particles_x and init)."},
     {"y_init", MS_F_MEASURE, offsetof(P, y_init), 0, 0, 0, NAN_, NULL, NULL, NULL, 1000000,
      "Explicit initial atoms and weights of y."},
+    {"reference_x", MS_F_MEASURE, offsetof(P, reference_x), 0, 0, 0, NAN_, NULL, NULL, NULL, 10000,
+     "A reference equilibrium strategy of x (e.g. an aggregated long run): progress then "
+     "reports the Lyapunov potential of Wang & Chizat (lyapunov, lyapunov_w, lyapunov_pos, "
+     "lyapunov_outside), summed over both players. Needs reference_y."},
+    {"reference_y", MS_F_MEASURE, offsetof(P, reference_y), 0, 0, 0, NAN_, NULL, NULL, NULL, 10000,
+     "The reference equilibrium strategy of y."},
+    F_DOUBLE(P, lyap_alpha, MS_FF_MIN_EXCL, 0, 0, 3, "Lyapunov: exponent alpha of psi."),
+    F_DOUBLE(P, lyap_lambda, MS_FF_MIN_EXCL, 0, 0, 3, "Lyapunov: cut-off lambda of psi."),
+    F_DOUBLE(P, lyap_tau, MS_FF_MIN_EXCL, 0, 0, 1e-2,
+             "Lyapunov: length scale tau (lambda·tau below half the distance between reference "
+             "atoms)."),
     F_DOUBLE(P, eta_w, MS_FF_MIN_EXCL, 0, 0, 0.04, "Weight step (both players)."),
     F_DOUBLE(P, eta_pos_x, MS_FF_MIN, 0, 0, NAN_,
              "Position step of x alone (default eta_pos): the adversary of dro_2nn."),
@@ -386,5 +397,10 @@ ms_status games_nash__check(const void *params, ms_errlist *errs) {
     }
     check_init(&P->x_init, &g->x_space, "x_init", errs);
     check_init(&P->y_init, &g->y_space, "y_init", errs);
+    check_init(&P->reference_x, &g->x_space, "reference_x", errs);
+    check_init(&P->reference_y, &g->y_space, "reference_y", errs);
+    if ((P->reference_x.weights != NULL) != (P->reference_y.weights != NULL))
+        ms_errlist_addf(errs, MS_EINVAL, P->reference_x.weights ? "reference_y" : "reference_x",
+                        "give both reference strategies");
     return errs->n + errs->dropped > before ? MS_EINVAL : MS_OK;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "games_cp.h"
 #include "games_lp.h"
 #include "games_nash_internal.h"
 #include "kind_harness.h"
@@ -707,6 +708,53 @@ static void nash_divergence_guard_halves_steps(void **st) {
     ms_params_free(games_nash_kind.params, &P);
 }
 
+static void record_lyapunov(const ms_progress *p, void *user) {
+    double *v = user;
+    double L = ms_progress_get(p, "lyapunov");
+    if (p->iteration == 1)
+        v[0] = L;
+    v[1] = L;
+    v[2] = fmax(v[2], fabs(ms_progress_get(p, "lyapunov_outside")));
+}
+
+/* §3: the Lyapunov potential against the exact equilibrium of trig_2x2
+ * decays along CP-MP (exponentially, like the gap), and vanishes at the
+ * reference itself. */
+static void nash_lyapunov_potential_decays(void **st) {
+    (void)st;
+    games_space t = {.type = GAMES_TORUS, .dim = 1, .period = 1};
+    const double xs[2] = {0, .5}, as[2] = {3.0 / 7, 4.0 / 7}, out_at_ref[3] = {0, 0, 0};
+    double out[3];
+    games_lyapunov(&t, xs, as, 2, xs, as, 2, 3, 3, 1e-2, 0.1, 0.002, out);
+    for (int k = 0; k < 3; k++)
+        assert_close(out[k], out_at_ref[k], 0, 1e-15);
+    games_nash_params P;
+    defaults(&P);
+    set_family(&P, GAMES_FAM_TRIG_2X2);
+    set_torus(&P.game.x_space, 1);
+    set_torus(&P.game.y_space, 1);
+    const double a[2] = {.6, .4}, b[2] = {.5, .5}, x[2] = {.02, .48}, y[2] = {.03, .51};
+    const double bs[2] = {2.0 / 7, 5.0 / 7};
+    set_atoms(&P.x_init, x, a, 2);
+    set_atoms(&P.y_init, y, b, 2);
+    set_atoms(&P.reference_x, xs, as, 2);
+    set_atoms(&P.reference_y, xs, bs, 2);
+    P.eta_w = 0.2;
+    P.eta_pos = 0.004;
+    P.max_iter = 200;
+    P.lyap_tau = 0.1; /* the hot start is 0.03 away: inside λτ = 0.3 < 1/4 */
+    double v[3] = {0, 0, 0};
+    ms_err err;
+    harness_opts o = {.threads = 1, .on_step = record_lyapunov, .user = v};
+    ms_value *r = harness_run(&games_nash_kind, &P, &o, &err);
+    assert_non_null(r);
+    print_message("Lyapunov potential: %.3g -> %.3g (outside mass at most %.2g)\n", v[0], v[1],
+                  v[2]);
+    assert_true(v[0] > 0 && fabs(v[1]) < 1e-6 * v[0]); /* ≥ 0 up to round-off */
+    ms_value_free(r);
+    ms_params_free(games_nash_kind.params, &P);
+}
+
 /* Admission estimate: grows with the particles and covers the fixed-support
  * matrix. */
 static void nash_memory_estimate(void **st) {
@@ -755,6 +803,7 @@ int main(void) {
         cmocka_unit_test(nash_nonfinite_payoff_fails_cleanly),
         cmocka_unit_test(nash_divergence_guard_halves_steps),
         cmocka_unit_test(nash_memory_estimate),
+        cmocka_unit_test(nash_lyapunov_potential_decays),
         cmocka_unit_test(nash_quartic),
         cmocka_unit_test(nash_trig_2x2_particles_beat_fixed_support),
     };
