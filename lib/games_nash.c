@@ -54,6 +54,7 @@ typedef struct nash_state {
     double *agg_x, *agg_w; /* aggregation scratch: max(m, n) atoms */
     unsigned char *agg_taken;
     size_t n_clusters_x, n_clusters_y;
+    double ni_avg; /* mirror prox: gap of the averaged strategies */
 } nash_state;
 
 static size_t default_K(games_nash_method m) {
@@ -468,6 +469,7 @@ static ms_status step_matrix(nash_state *S, const ms_ctx *ctx, ms_err *err) {
     games_mp_average(&S->mp, S->pa, S->qa);
     double ni_avg = games_matrix_gap(S->M, S->m, S->n, S->pa, S->qa, &v_avg);
     S->use_avg = ni_avg < ni_last;
+    S->ni_avg = ni_avg;
     S->ni = fmin(ni_avg, ni_last);
     S->value = S->use_avg ? v_avg : v_last;
     S->local_ni = ni_last;
@@ -501,6 +503,7 @@ static ms_status nash_step(void *state, const ms_ctx *ctx, ms_progress *prog, ms
         ms_progress_set(prog, "eff_support_y", games_eff_support(S->cp.s.b, S->n));
     } else if (S->mode == MODE_MP) {
         ms_progress_set(prog, "nash_gap_last", S->local_ni);
+        ms_progress_set(prog, "nash_gap_avg", S->ni_avg);
     }
     if (!isnan(S->ni)) {
         ms_progress_set(prog, "nash_gap", S->ni);
