@@ -27,6 +27,7 @@
 #include "ms_kind.h"
 
 #define NAN_ NAN
+static const char *const diagnose_points[] = {"final", "reference", NULL};
 static const ms_field quad_f[] = {
     {"P", MS_F_MAT, offsetof(games_minmax_quad, P), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL,
      4096, "d×d matrix of the x-x term ½xᵀPx."},
@@ -71,6 +72,8 @@ static const ms_field minmax_f[] = {
      "Tolerance of the local Nash check on the Hessian blocks' eigenvalues."},
     {"reference", MS_F_VEC, offsetof(M_, reference), 0, 0, 0, NAN_, NULL, NULL, NULL,
      2 * GAMES_EXPR_MAX_DIM, "A known solution z* = (x*, y*): progress reports the distance."},
+    {"diagnose_at", MS_F_ENUM, offsetof(M_, diagnose_at), 0, 0, 0, NAN_, "final", diagnose_points,
+     NULL, 0, "Where the diagnostics linearise the game: the final point or `reference`."},
     {"pp_max_inner", MS_F_INT, offsetof(M_, pp_max_inner), MS_FF_MIN | MS_FF_MAX, 1, 100000, 100,
      NULL, NULL, NULL, 0, "Proximal point: fixed-point iterations per step (to 1e-12)."},
     {"seed", MS_F_INT, offsetof(M_, seed), 0, 0, 0, 0, NULL, NULL, NULL, 0,
@@ -110,6 +113,8 @@ static ms_status minmax_check(const void *params, ms_errlist *errs) {
             ms_errlist_addf(errs, MS_EINVAL, "quadratic/Q", "must be %zu×%zu (y0 has %zu entries)",
                             e, e, e);
     }
+    if (P->diagnose_at == 1 && !P->reference.v)
+        ms_errlist_addf(errs, MS_EINVAL, "reference", "is required with diagnose_at = reference");
     if (P->reference.v && P->reference.n != d + e)
         ms_errlist_addf(errs, MS_EINVAL, "reference", "must have %zu entries (x then y)", d + e);
     return errs->n + errs->dropped > before ? MS_EINVAL : MS_OK;
@@ -316,12 +321,12 @@ static ms_status minmax_step(void *state, const ms_ctx *ctx, ms_progress *prog, 
 }
 
 /* Jacobian of v by central differences (n×n, row-major: J[i][k] = ∂v_i/∂z_k). */
-static int jacobian(minmax_state *S, double *J) {
+static int jacobian(minmax_state *S, const double *z, double *J) {
     size_t n = S->n;
     double f;
     for (size_t k = 0; k < n; k++) {
-        double h = S->P->fd_step * fmax(1.0, fabs(S->z[k]));
-        memcpy(S->zh, S->z, n * sizeof(double));
+        double h = S->P->fd_step * fmax(1.0, fabs(z[k]));
+        memcpy(S->zh, z, n * sizeof(double));
         S->zh[k] += h;
         int rc = field(S, S->zh, S->vh, &f);
         S->zh[k] -= 2 * h;
@@ -340,7 +345,10 @@ static ms_status diagnostics(minmax_state *S, ms_value *out, ms_err *err) {
     if (!J)
         return ms_fail(err, MS_ENOMEM, "", "Jacobian");
     ms_status s = MS_OK;
-    if (jacobian(S, J) != GAMES_EXPR_OK) {
+    /* At the final point, or at a known solution when asked (a diverged
+     * run's final point says nothing about the equilibrium). */
+    const double *z = S->P->diagnose_at == 1 ? S->P->reference.v : S->z;
+    if (jacobian(S, z, J) != GAMES_EXPR_OK) {
         ms_free(J);
         return ms_fail(err, MS_ENUMERIC, "payoff", "not finite near the final point");
     }
@@ -350,6 +358,7 @@ static ms_status diagnostics(minmax_state *S, ms_value *out, ms_err *err) {
         return s;
     }
     ms_value *D = ms_obj_obj(out, "diagnostics");
+    ms_obj_vec(D, "at", z, n, 1);
     ms_obj_mat(D, "jacobian", J, n, n, n);
     ms_obj_vec(D, "eig_J_re", g.eig_re, n, 1);
     ms_obj_vec(D, "eig_J_im", g.eig_im, n, 1);

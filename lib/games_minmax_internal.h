@@ -20,6 +20,7 @@ typedef struct games_minmax_params {
     double eta, tol, fd_step, nash_tol;
     long long seed, threads, max_iter, pp_max_inner;
     int diagnostics;
+    int diagnose_at; /* 0 final, 1 reference */
 } games_minmax_params;
 
 #endif

@@ -245,14 +245,21 @@ static void minmax_rejects_bad_input(void **st) {
     assert_string_equal(errs.e[0].field, "quadratic/B");
     ms_params_free(games_minmax_kind.params, &P);
 
-    /* Divergence is a result, not an error: GDA on x·y with a big step. */
+    /* Divergence is a result, not an error: GDA on x·y with a big step. The
+     * diagnostics can still be taken at the known solution z* = 0. */
     defaults(&P, "x1*y1", z0, 1, 1);
     P.method = 0;
     P.eta = 2;
     P.max_iter = 1000;
+    P.diagnose_at = 1;
+    ms_errlist_clear(&errs);
+    assert_int_equal(ms_kind_validate(&games_minmax_kind, &P, &errs), MS_EINVAL);
+    assert_string_equal(errs.e[0].field, "reference");
+    ms_vec_alloc(&P.reference, 2);
     ms_value *r = run(&P);
     assert_int_equal(ms_value_num(ms_value_get(r, "diverged")), 1);
     assert_int_equal(ms_value_num(ms_value_get(r, "converged")), 0);
+    assert_close(method_radius(r, "gda", 2), sqrt(5), 1e-9, 0); /* |1 ± 2i| */
     ms_value_free(r);
     ms_params_free(games_minmax_kind.params, &P);
 
