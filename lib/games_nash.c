@@ -55,6 +55,7 @@ typedef struct nash_state {
     unsigned char *agg_taken;
     size_t n_clusters_x, n_clusters_y;
     double ni_avg; /* mirror prox: gap of the averaged strategies */
+    int fixed_lp;  /* fixed support solved exactly by the simplex */
 } nash_state;
 
 static size_t default_K(games_nash_method m) {
@@ -289,6 +290,14 @@ static ms_status init_continuous(nash_state *S, const ms_ctx *ctx, ms_err *err) 
                                j);
         }
     S->M = S->Mfix;
+    if (S->P->fixed_solver == 1) {
+        /* The exact optimum on the atoms: the discretisation floor. */
+        if (games_lp_init(&S->lp, S->M, S->m, S->n) != MS_OK)
+            return ms_fail(err, MS_ENOMEM, "", "simplex tableau %zu×%zu", S->n + 1,
+                           S->m + S->n + 1);
+        S->fixed_lp = 1;
+        return MS_OK;
+    }
     if (games_mp_init(&S->mp, S->M, S->m, S->n, S->K, S->eta_w, S->eta_w, S->cp.s.a, S->cp.s.b) !=
         MS_OK)
         return ms_fail(err, MS_ENOMEM, "", "mirror prox workspaces");
@@ -425,8 +434,24 @@ static void lyapunov(nash_state *S, const double *a, const double *b, double out
 }
 
 static ms_status step_fixed(nash_state *S, const ms_ctx *ctx, ms_err *err) {
-    ms_status s = games_mp_step(&S->mp, ctx, err);
-    if (s != MS_OK)
+    ms_status s;
+    if (S->fixed_lp) {
+        size_t before = S->lp.pivots;
+        if ((s = games_lp_iterate(&S->lp, LP_PIVOTS_PER_STEP, err)) != MS_OK)
+            return s;
+        S->iter += S->lp.pivots - before;
+        if (!S->lp.done && S->iter < S->max_iter)
+            return MS_OK;
+        /* Optimal (or out of pivots): the weights and their gaps. */
+        games_lp_solution(&S->lp, S->cp.s.a, S->cp.s.b, NULL);
+        S->local_ni = games_matrix_gap(S->M, S->m, S->n, S->cp.s.a, S->cp.s.b, &S->value);
+        if ((s = global_gap(S, S->cp.s.a, S->cp.s.b, ctx, err)) != MS_OK)
+            return s;
+        S->converged = S->lp.done && S->ni <= S->P->tol;
+        S->max_iter = S->iter; /* done either way */
+        return MS_OK;
+    }
+    if ((s = games_mp_step(&S->mp, ctx, err)) != MS_OK)
         return s;
     S->iter++;
     S->local_ni = games_matrix_gap(S->M, S->m, S->n, S->mp.p, S->mp.q, &S->value);
@@ -637,7 +662,7 @@ static size_t nash_memory(const void *params) {
     size_t cand = (size_t)P->ni_grid_max + (size_t)P->ni_starts;
     doubles += (cand + m) * (2 * d + 1) + (cand + n) * (2 * e + 1);
     if (games_nash__method(P) == NASH_FIXED_SUPPORT)
-        doubles += m * n;
+        doubles += m * n + (P->fixed_solver == 1 ? (n + 1) * (m + n + 1) : 0);
     return doubles * sizeof(double) + hist;
 }
 

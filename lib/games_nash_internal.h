@@ -52,7 +52,8 @@ typedef struct games_nash_params {
     double tol, eta;
     ms_vec p0, q0;
     long long particles_x, particles_y;
-    int init; /* 0 grid, 1 random */
+    int init;         /* 0 grid, 1 random */
+    int fixed_solver; /* 0 mirror_prox, 1 lp */
     ms_measure x_init, y_init, reference_x, reference_y;
     double lyap_alpha, lyap_lambda, lyap_tau;
     double eta_w, eta_pos;

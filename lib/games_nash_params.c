@@ -94,6 +94,7 @@ static const char *const methods[] = {"auto",
                                       "fixed_support",
                                       NULL};
 static const char *const inits[] = {"grid", "random", NULL};
+static const char *const fixed_solvers[] = {"mirror_prox", "lp", NULL};
 
 #define P games_nash_params
 static const ms_field nash_f[] = {
@@ -123,6 +124,10 @@ static const ms_field nash_f[] = {
     {"init", MS_F_ENUM, offsetof(P, init), 0, 0, 0, NAN_, "grid", inits, NULL, 0,
      "Initial atoms: grid (uniform grid; random where the space has none) or random (i.i.d. "
      "uniform). Weights start uniform."},
+    {"fixed_solver", MS_F_ENUM, offsetof(P, fixed_solver), 0, 0, 0, NAN_, "mirror_prox",
+     fixed_solvers, NULL, 0,
+     "fixed_support: weights by mirror prox (eta_w, inner_steps), or the exact optimum on the "
+     "atoms by the simplex (lp: the discretisation floor of the grid)."},
     {"x_init", MS_F_MEASURE, offsetof(P, x_init), 0, 0, 0, NAN_, NULL, NULL, NULL, 1000000,
      "Explicit initial atoms and weights of x (overrides particles_x and init)."},
     {"y_init", MS_F_MEASURE, offsetof(P, y_init), 0, 0, 0, NAN_, NULL, NULL, NULL, 1000000,

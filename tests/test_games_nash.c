@@ -485,6 +485,36 @@ static void nash_random_fourier_against_grid_lp(void **st) {
     }
 }
 
+/* §5: the exact optimum on an N-point grid has a global gap of order
+ * h² = N⁻² (spec, checked there: 9.2e-3, 2.7e-3, 6.8e-4 for N = 100, 200,
+ * 400 on its draw), while its gap on the grid itself is zero. The constant
+ * depends on how far the true atoms fall from grid points, so single draws
+ * are not monotone (here 6.5e-3, 5.7e-3, 7.2e-4): the test checks the h²
+ * envelope (N²·gap ≤ 300) and a factor > 4 over two doublings. */
+static void nash_fixed_grid_floor_is_second_order(void **st) {
+    (void)st;
+    double gaps[3];
+    for (int k = 0; k < 3; k++) {
+        games_nash_params P;
+        rf_params(&P, 1);
+        P.method = NASH_FIXED_SUPPORT;
+        P.fixed_solver = 1;
+        P.particles_x = P.particles_y = 100 << k;
+        P.ni_grid_step = 1e-4;
+        ms_value *r = run(&P, 1);
+        gaps[k] = ms_value_getnum(r, "nash_gap");
+        print_message("grid LP N = %d: global gap %.3g, gap on the grid %.2g, value %.9f\n",
+                      100 << k, gaps[k], ms_value_getnum(r, "local_nash_gap"),
+                      ms_value_getnum(r, "value"));
+        assert_true(fabs(ms_value_getnum(r, "local_nash_gap")) < 1e-9);
+        assert_true(gaps[k] * (100 << k) * (100 << k) <= 300);
+        assert_int_equal(ms_value_num(ms_value_get(r, "nash_gap_is_lower_bound")), 0);
+        ms_value_free(r);
+        ms_params_free(games_nash_kind.params, &P);
+    }
+    assert_true(gaps[0] > 4 * gaps[2]);
+}
+
 /* Same seed, 1 or 2 threads: bit-identical particles. */
 static void nash_threads_do_not_change_bits(void **st) {
     (void)st;
@@ -796,6 +826,7 @@ int main(void) {
         cmocka_unit_test(nash_cos_diff),
         cmocka_unit_test(nash_random_fourier_against_grid_lp),
         cmocka_unit_test(nash_threads_do_not_change_bits),
+        cmocka_unit_test(nash_fixed_grid_floor_is_second_order),
         cmocka_unit_test(nash_expression_on_sphere_and_ball),
         cmocka_unit_test(nash_permutation_invariance),
         cmocka_unit_test(nash_max_margin_network),
