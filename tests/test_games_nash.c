@@ -309,7 +309,8 @@ static void nash_quartic(void **st) {
 }
 
 /* §8 trig_2x2 hot start; returns the gap history (caller frees). */
-static ms_value *trig_2x2_run(double delta, double eta, int fixed, double horizon, size_t *T) {
+static ms_value *trig_2x2_run(double delta, double eta, int fixed, double horizon, long long every,
+                              size_t *T) {
     games_nash_params P;
     defaults(&P);
     set_family(&P, GAMES_FAM_TRIG_2X2);
@@ -324,7 +325,7 @@ static ms_value *trig_2x2_run(double delta, double eta, int fixed, double horizo
     P.eta_w = eta;
     P.eta_pos = eta / 50;
     P.max_iter = (long long)(horizon / eta + 0.5);
-    P.ni_every = 1;
+    P.ni_every = every > 0 ? every : P.max_iter; /* 0: the final gap only */
     P.tol = 0;
     *T = (size_t)P.max_iter;
     ms_value *r = run(&P, 1);
@@ -370,12 +371,12 @@ static void nash_trig_2x2_particles_beat_fixed_support(void **st) {
     const double etas[3] = {0.05, 0.1, 0.2}, quoted[3] = {5.9e-5, 2.8e-6, 6.6e-9};
     for (int k = 0; k < 3; k++) {
         size_t T;
-        ms_value *r = trig_2x2_run(1, etas[k], 0, 40, &T);
+        ms_value *r = trig_2x2_run(1, etas[k], 0, 40, 0, &T);
         double gap = ms_value_getnum(r, "nash_gap");
         assert_close(ms_value_getnum(r, "value"), 1.0 / 7, 0, 1e-5);
         assert_close(gap, quoted[k], 0.05, 0);
         ms_value_free(r);
-        r = trig_2x2_run(1, etas[k], 1, 40, &T);
+        r = trig_2x2_run(1, etas[k], 1, 40, 0, &T);
         double gap_fixed = ms_value_getnum(r, "nash_gap");
         print_message("eta %.2f: CP-MP gap %.3g, fixed support %.3g\n", etas[k], gap, gap_fixed);
         assert_true(gap_fixed > 100 * gap);
@@ -389,15 +390,15 @@ static void nash_trig_2x2_particles_beat_fixed_support(void **st) {
     for (int k = 0; k < 2; k++) {
         size_t T, used;
         double r2;
-        ms_value *r = trig_2x2_run(1, etas[k], 0, 80, &T);
+        ms_value *r = trig_2x2_run(1, etas[k], 0, 80, 2, &T);
         double s = tail_slope(r, 1e-13, &r2, &used);
         rate[k] = -s / etas[k];
         print_message("CP-MP eta %.2f: tail slope %.4g (R² %.4f, %zu points), slope/eta %.4g\n",
                       etas[k], s, r2, used, rate[k]);
-        assert_true(used >= 50);
+        assert_true(used >= 25);
         assert_true(r2 > 0.95);
         ms_value_free(r);
-        r = trig_2x2_run(1, etas[k], 1, 80, &T);
+        r = trig_2x2_run(1, etas[k], 1, 80, 2, &T);
         s = tail_slope(r, 1e-13, &r2, &used);
         double rate_fixed = used >= 10 ? -s / etas[k] : 0;
         print_message("fixed support eta %.2f: slope/eta %.4g (%zu points below 1e-3)\n", etas[k],
@@ -409,7 +410,7 @@ static void nash_trig_2x2_particles_beat_fixed_support(void **st) {
     /* Without the coupling (δ = 0) particles gain nothing: same gap as the
      * fixed support within a factor 2 (spec §7.4). */
     size_t T;
-    ms_value *a = trig_2x2_run(0, 0.1, 0, 40, &T), *b = trig_2x2_run(0, 0.1, 1, 40, &T);
+    ms_value *a = trig_2x2_run(0, 0.1, 0, 40, 0, &T), *b = trig_2x2_run(0, 0.1, 1, 40, 0, &T);
     double ga = ms_value_getnum(a, "nash_gap"), gb = ms_value_getnum(b, "nash_gap");
     print_message("delta 0, eta 0.1: CP-MP gap %.3g, fixed support %.3g\n", ga, gb);
     assert_true(ga > 0.5 * gb && ga < 2 * gb);
@@ -522,10 +523,12 @@ static void nash_threads_do_not_change_bits(void **st) {
     for (int t = 0; t < 2; t++) {
         games_nash_params P;
         rf_params(&P, 7);
-        P.particles_x = 300;
-        P.particles_y = 280;
+        /* Large enough for every parallel path (rows, columns, the blocked
+         * feature sums) to run on 2 threads. */
+        P.particles_x = 360;
+        P.particles_y = 400;
         P.init = 1;
-        P.max_iter = 20;
+        P.max_iter = 8;
         r[t] = run(&P, t + 1);
         ms_params_free(games_nash_kind.params, &P);
     }
@@ -838,5 +841,8 @@ int main(void) {
         cmocka_unit_test(nash_quartic),
         cmocka_unit_test(nash_trig_2x2_particles_beat_fixed_support),
     };
+    const char *filter = getenv("TEST_FILTER"); /* run one test: TEST_FILTER=name */
+    if (filter)
+        cmocka_set_test_filter(filter);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
