@@ -154,7 +154,7 @@ static void initial_atoms(const games_space *sp, const ms_measure *given, size_t
         }
         return;
     }
-    if (!random && games_space_init_grid(sp, count, NULL) == count) {
+    if (!random && games_space_init_grid(sp, count, NULL) == count) { /* see atom_count */
         games_space_init_grid(sp, count, x);
     } else {
         for (size_t i = 0; i < count; i++)
@@ -171,7 +171,10 @@ static size_t atom_count(const games_space *sp, const ms_measure *given, long lo
     if (random)
         return (size_t)want;
     size_t g = games_space_init_grid(sp, (size_t)want, NULL);
-    return g ? g : (size_t)want;
+    /* A grid is used when it exists and does not more than double the
+     * atoms (in high dimension the next perfect power can be far above:
+     * 2^10 for 100 atoms in dimension 10); otherwise atoms are random. */
+    return g && g <= 2 * (size_t)want ? g : (size_t)want;
 }
 
 static void set_steps(nash_state *S) {

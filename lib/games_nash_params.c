@@ -119,7 +119,8 @@ static const ms_field nash_f[] = {
     {"q0", MS_F_VEC, offsetof(P, q0), MS_FF_MIN, 0, 0, NAN_, NULL, NULL, NULL, 0,
      "Matrix games: initial column strategy (normalised; default uniform)."},
     F_INT(P, particles_x, MS_FF_MIN | MS_FF_MAX, 1, 1000000, 15,
-          "Atoms of x (rounded up to a perfect power for grids in dimension > 1)."),
+          "Atoms of x (a grid rounds up to a perfect power in dimension > 1, or falls back to "
+          "random atoms when that would more than double them)."),
     F_INT(P, particles_y, MS_FF_MIN | MS_FF_MAX, 1, 1000000, 15, "Atoms of y."),
     {"init", MS_F_ENUM, offsetof(P, init), 0, 0, 0, NAN_, "grid", inits, NULL, 0,
      "Initial atoms: grid (uniform grid; random where the space has none) or random (i.i.d. "
