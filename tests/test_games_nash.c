@@ -585,6 +585,43 @@ static void nash_permutation_invariance(void **st) {
     ms_value_free(r[1]);
 }
 
+/* The conic particle methods on the trig_2x2 hot start (δ = 1, η = 0.1,
+ * 400 iterations): the proximal point (the analysed method of [P1]; K inner
+ * fixed-point steps) converges like mirror prox, and its inner iteration has
+ * converged (K = 10 and K = 30 agree), while MDA (K = 1, the explicit step)
+ * makes little progress on the rotational part of the dynamics. */
+static void nash_conic_methods_compare(void **st) {
+    (void)st;
+    const games_nash_method methods[4] = {NASH_CP_MDA, NASH_CP_MIRROR_PROX, NASH_CP_PROXIMAL_POINT,
+                                          NASH_CP_PROXIMAL_POINT};
+    double gaps[4];
+    for (int k = 0; k < 4; k++) {
+        games_nash_params P;
+        defaults(&P);
+        set_family(&P, GAMES_FAM_TRIG_2X2);
+        set_torus(&P.game.x_space, 1);
+        set_torus(&P.game.y_space, 1);
+        const double a[2] = {.6, .4}, b[2] = {.5, .5}, x[2] = {.02, .48}, y[2] = {.03, .51};
+        set_atoms(&P.x_init, x, a, 2);
+        set_atoms(&P.y_init, y, b, 2);
+        P.method = methods[k];
+        if (k == 3)
+            P.inner_steps = 30;
+        P.eta_w = 0.1;
+        P.eta_pos = 0.002;
+        P.max_iter = 400;
+        P.tol = 0;
+        ms_value *r = run(&P, 1);
+        gaps[k] = ms_value_getnum(r, "nash_gap");
+        print_message("%s: gap %.3g\n", ms_value_str(ms_value_get(r, "method")), gaps[k]);
+        ms_value_free(r);
+        ms_params_free(games_nash_kind.params, &P);
+    }
+    assert_true(gaps[1] < 1e-5 && gaps[2] < 1e-5);
+    assert_close(gaps[2], gaps[3], 1e-2, 0);
+    assert_true(gaps[0] > 1e4 * gaps[1]);
+}
+
 /* N = 5 Gaussian points in R², random ±1 labels (seeded). */
 static void net_params(games_nash_params *P, games_family fam) {
     defaults(P);
@@ -832,6 +869,7 @@ int main(void) {
         cmocka_unit_test(nash_fixed_grid_floor_is_second_order),
         cmocka_unit_test(nash_expression_on_sphere_and_ball),
         cmocka_unit_test(nash_permutation_invariance),
+        cmocka_unit_test(nash_conic_methods_compare),
         cmocka_unit_test(nash_max_margin_network),
         cmocka_unit_test(nash_dro_network),
         cmocka_unit_test(nash_nonfinite_payoff_fails_cleanly),
