@@ -8,6 +8,7 @@
 #include "games_diag.h"
 #include "games_minmax_internal.h"
 #include "kind_harness.h"
+#define MS_FAULT_INJECTION 1 /* the tests link the fault-injecting allocator */
 #include "ms_alloc.h"
 
 extern const ms_kind games_minmax_kind;
@@ -275,6 +276,29 @@ static void minmax_rejects_bad_input(void **st) {
     ms_params_free(games_minmax_kind.params, &P);
 }
 
+static void minmax_survives_allocation_failures(void **st) {
+    (void)st;
+    const double z0[2] = {1, 2};
+    int completed = 0;
+    for (long k = 0; k < 300 && !completed; k++) {
+        mm_params P;
+        defaults(&P, "x1*y1 + 0.1*x1^2", z0, 1, 1);
+        P.max_iter = 5;
+        ms_err err;
+        harness_opts o = {.threads = 1};
+        ms_alloc_fail_after(k);
+        ms_value *r = harness_run(&games_minmax_kind, &P, &o, &err);
+        ms_alloc_fail_after(-1);
+        if (r)
+            completed = 1;
+        else
+            assert_int_equal(err.code, MS_ENOMEM);
+        ms_value_free(r);
+        ms_params_free(games_minmax_kind.params, &P);
+    }
+    assert_true(completed);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(minmax_bilinear_exact_factors),
@@ -282,6 +306,7 @@ int main(void) {
         cmocka_unit_test(minmax_ogda_and_alternating_match_prediction),
         cmocka_unit_test(minmax_jacobian_of_an_expression),
         cmocka_unit_test(minmax_rejects_bad_input),
+        cmocka_unit_test(minmax_survives_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include "games_lp.h"
 #include "games_nash_internal.h"
 #include "kind_harness.h"
+#define MS_FAULT_INJECTION 1 /* the tests link the fault-injecting allocator */
 #include "ms_alloc.h"
 
 extern const ms_kind games_nash_kind;
@@ -825,6 +826,48 @@ static void nash_lyapunov_potential_decays(void **st) {
     ms_params_free(games_nash_kind.params, &P);
 }
 
+/* Every allocation of init, steps and result may fail: the run reports
+ * MS_ENOMEM (or succeeds) and frees everything (ASan checks the leaks). */
+static void nash_survives_allocation_failures(void **st) {
+    (void)st;
+    const double g17[4] = {3, -1, -2, 1};
+    for (int kind = 0; kind < 3; kind++) {
+        int completed = 0;
+        for (long k = 0; k < 400 && !completed; k++) {
+            games_nash_params P;
+            defaults(&P);
+            if (kind == 0) {
+                set_family(&P, GAMES_FAM_TRIG_2X2);
+                set_torus(&P.game.x_space, 1);
+                set_torus(&P.game.y_space, 1);
+                P.particles_x = P.particles_y = 4;
+            } else if (kind == 1) {
+                set_matrix(&P, g17, 2, 2);
+                P.method = NASH_MIRROR_PROX;
+            } else {
+                set_family(&P, GAMES_FAM_QUADRATIC_BOX);
+                set_box(&P.game.x_space, 0, 1);
+                set_box(&P.game.y_space, 0, 1);
+                P.method = NASH_FIXED_SUPPORT;
+                P.fixed_solver = 1;
+            }
+            P.max_iter = 5;
+            ms_err err;
+            harness_opts o = {.threads = 1};
+            ms_alloc_fail_after(k);
+            ms_value *r = harness_run(&games_nash_kind, &P, &o, &err);
+            ms_alloc_fail_after(-1);
+            if (r)
+                completed = 1;
+            else
+                assert_int_equal(err.code, MS_ENOMEM);
+            ms_value_free(r);
+            ms_params_free(games_nash_kind.params, &P);
+        }
+        assert_true(completed);
+    }
+}
+
 /* Admission estimate: grows with the particles and covers the fixed-support
  * matrix. */
 static void nash_memory_estimate(void **st) {
@@ -875,6 +918,7 @@ int main(void) {
         cmocka_unit_test(nash_nonfinite_payoff_fails_cleanly),
         cmocka_unit_test(nash_divergence_guard_halves_steps),
         cmocka_unit_test(nash_memory_estimate),
+        cmocka_unit_test(nash_survives_allocation_failures),
         cmocka_unit_test(nash_lyapunov_potential_decays),
         cmocka_unit_test(nash_quartic),
         cmocka_unit_test(nash_trig_2x2_particles_beat_fixed_support),
