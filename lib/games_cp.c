@@ -47,6 +47,12 @@ ms_status games_cp_init(games_cp *cp, games_payoff *p, const games_space *X, con
     cp->W = ms_malloc(n, sizeof(double));
     cp->H = ms_malloc(n * e, sizeof(double));
     cp->scratch = ms_malloc((threads ? threads : 1) * p->scratch, sizeof(double));
+    /* Pairwise payoffs compute all four fields in one pass (one
+     * evaluation per pair); random_fourier has its separable path. */
+    if (p->family != GAMES_FAM_RANDOM_FOURIER) {
+        cp->part = ms_malloc(GAMES_FIELD_BLOCKS * n * (1 + e), sizeof(double));
+        ok = ok && cp->part;
+    }
     if (!ok || !cp->U || !cp->G || !cp->W || !cp->H || !cp->scratch) {
         games_cp_fini(cp);
         return MS_ENOMEM;
@@ -84,6 +90,7 @@ void games_cp_fini(games_cp *cp) {
     ms_free(cp->W);
     ms_free(cp->H);
     ms_free(cp->scratch);
+    ms_free(cp->part);
     memset(cp, 0, sizeof *cp);
 }
 
@@ -98,6 +105,10 @@ static int fields_at(games_cp *cp, const games_cp_state *s, int grads, const ms_
     ms_ctx c = {(int)cp->threads, ctx ? ctx->cancel : NULL};
     if (ms_ctx_threads(ctx) < c.threads)
         c.threads = ms_ctx_threads(ctx);
+    if (grads && cp->part)
+        return games_payoff_fields_both(cp->p, s->x, s->a, cp->m, s->y, s->b, cp->n, cp->U, cp->G,
+                                        cp->W, cp->H, cp->part, cp->scratch, &c, &cp->bad_i,
+                                        &cp->bad_j);
     return games_payoff_fields(cp->p, s->x, s->a, cp->m, s->y, s->b, cp->n, cp->U,
                                grads ? cp->G : NULL, cp->W, grads ? cp->H : NULL, cp->scratch, &c,
                                &cp->bad_i, &cp->bad_j);

@@ -36,6 +36,7 @@ typedef struct games_cp {
     games_cp_state s, g, t, snap; /* current, gradient point, next, snapshot */
     double *U, *G, *W, *H;
     double *scratch; /* threads × p->scratch */
+    double *part;    /* one-pass fields: GAMES_FIELD_BLOCKS × n × (1 + e) */
     size_t threads;
     /* Of the current state at the start of the last step (free by-products
      * of the first inner step): */

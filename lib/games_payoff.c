@@ -631,3 +631,75 @@ int games_payoff_fields(games_payoff *p, const double *x, const double *a, size_
     }
     return GAMES_EXPR_OK;
 }
+
+/* Rows lo..hi of the one-pass fields: U_i, G_i, and this block's partial
+ * W, H (wh: n × (1 + e), W_j first then H_j). Returns the outcome; on
+ * failure *bi, *bj name the pair. */
+static int both_block(const games_payoff *p, const double *x, const double *a, size_t lo, size_t hi,
+                      const double *y, const double *b, size_t n, double *U, double *G, double *wh,
+                      double *sc, size_t *bi, size_t *bj) {
+    size_t d = p->d, e = p->e, s = 1 + e;
+    memset(wh, 0, n * s * sizeof(double));
+    for (size_t i = lo; i < hi; i++) {
+        double u = 0, g[GAMES_EXPR_MAX_DIM] = {0}, gx[GAMES_EXPR_MAX_DIM], gy[GAMES_EXPR_MAX_DIM],
+               f;
+        for (size_t j = 0; j < n; j++) {
+            int rc = games_payoff_eval(p, x + i * d, y + j * e, &f, gx, gy, sc);
+            if (rc != GAMES_EXPR_OK) {
+                *bi = i;
+                *bj = j;
+                return rc;
+            }
+            u += b[j] * f;
+            for (size_t c = 0; c < d; c++)
+                g[c] += b[j] * gx[c];
+            double *w = wh + j * s;
+            w[0] += a[i] * f;
+            for (size_t c = 0; c < e; c++)
+                w[1 + c] += a[i] * gy[c];
+        }
+        U[i] = u;
+        memcpy(G + i * d, g, d * sizeof(double));
+    }
+    return GAMES_EXPR_OK;
+}
+
+int games_payoff_fields_both(games_payoff *p, const double *x, const double *a, size_t m,
+                             const double *y, const double *b, size_t n, double *U, double *G,
+                             double *W, double *H, double *part, double *scratch, const ms_ctx *ctx,
+                             size_t *bad_i, size_t *bad_j) {
+    size_t e = p->e, s = 1 + e, S = p->scratch, nb = GAMES_FIELD_BLOCKS;
+    int rcs[GAMES_FIELD_BLOCKS];
+    size_t bis[GAMES_FIELD_BLOCKS], bjs[GAMES_FIELD_BLOCKS];
+    size_t cost = (p->expr ? games_expr_length(p->expr) : 20) * 8;
+    int t = threads_for(ms_ctx_threads(ctx), m, n * cost);
+    if (t > 1) {
+#pragma omp parallel for num_threads(t) schedule(static)
+        for (size_t blk = 0; blk < nb; blk++)
+            rcs[blk] = both_block(p, x, a, blk * m / nb, (blk + 1) * m / nb, y, b, n, U, G,
+                                  part + blk * n * s, scratch + (size_t)thread_id() * S, &bis[blk],
+                                  &bjs[blk]);
+    } else {
+        for (size_t blk = 0; blk < nb; blk++)
+            rcs[blk] = both_block(p, x, a, blk * m / nb, (blk + 1) * m / nb, y, b, n, U, G,
+                                  part + blk * n * s, scratch, &bis[blk], &bjs[blk]);
+    }
+    for (size_t blk = 0; blk < nb; blk++)
+        if (rcs[blk] != GAMES_EXPR_OK) {
+            *bad_i = bis[blk];
+            *bad_j = bjs[blk];
+            return rcs[blk];
+        }
+    for (size_t j = 0; j < n; j++) {
+        double w = 0, hj[GAMES_EXPR_MAX_DIM] = {0};
+        for (size_t blk = 0; blk < nb; blk++) {
+            const double *q = part + (blk * n + j) * s;
+            w += q[0];
+            for (size_t c = 0; c < e; c++)
+                hj[c] += q[1 + c];
+        }
+        W[j] = w;
+        memcpy(H + j * e, hj, e * sizeof(double));
+    }
+    return GAMES_EXPR_OK;
+}

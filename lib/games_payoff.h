@@ -111,4 +111,20 @@ int games_payoff_fields(games_payoff *p, const double *x, const double *a, size_
                         double *H, double *scratch, const ms_ctx *ctx, size_t *bad_i,
                         size_t *bad_j);
 
+/* Blocks of rows of games_payoff_fields_both (fixed: the bits do not
+ * depend on the thread count). */
+#define GAMES_FIELD_BLOCKS 16
+
+/* U, G, W, H at once for payoffs evaluated pair by pair (not
+ * random_fourier, whose fields are separable): one evaluation per pair
+ * instead of one per pass. Rows are split into GAMES_FIELD_BLOCKS fixed
+ * blocks, each accumulating its partial W, H into part (GAMES_FIELD_BLOCKS ×
+ * n × (1 + e) doubles), summed in block order. Same contract as
+ * games_payoff_fields otherwise (the failing pair is the first in row-major
+ * order). */
+int games_payoff_fields_both(games_payoff *p, const double *x, const double *a, size_t m,
+                             const double *y, const double *b, size_t n, double *U, double *G,
+                             double *W, double *H, double *part, double *scratch, const ms_ctx *ctx,
+                             size_t *bad_i, size_t *bad_j);
+
 #endif

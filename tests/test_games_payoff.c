@@ -162,6 +162,26 @@ static void fields_match_brute_force_and_ignore_threads(void **st) {
                 assert_memory_equal(U0, U, sizeof U);
                 assert_memory_equal(W0, W, sizeof W);
             }
+            if (p->family != GAMES_FAM_RANDOM_FOURIER) {
+                /* The one-pass variant: same fields, thread-independent. */
+                double part[GAMES_FIELD_BLOCKS * N * (1 + E)], U1[M], G1[M * D], W1[N], H1[N * E];
+                assert_int_equal(games_payoff_fields_both(p, x, a, M, y, b, N, U1, G1, W1, H1, part,
+                                                          sc, &ctx, &bi, &bj),
+                                 0);
+                for (size_t i = 0; i < M; i++)
+                    assert_close(U1[i], U[i], 1e-12, 1e-12);
+                for (size_t i = 0; i < M * D; i++)
+                    assert_close(G1[i], G[i], 1e-12, 1e-11);
+                for (size_t j = 0; j < N; j++)
+                    assert_close(W1[j], W[j], 1e-12, 1e-12);
+                for (size_t j = 0; j < N * E; j++)
+                    assert_close(H1[j], H[j], 1e-12, 1e-11);
+                static double Wref[N];
+                if (nt == 1)
+                    memcpy(Wref, W1, sizeof W1);
+                else
+                    assert_memory_equal(Wref, W1, sizeof W1);
+            }
         }
         ms_free(sc);
     }
@@ -186,6 +206,13 @@ static void fields_report_the_failing_pair(void **st) {
     /* Row pass: x2 = 0.2 against y2 = 0.3 is the first failure (row 2). */
     assert_int_equal(
         games_payoff_fields(&p, x, a, 3, y, b, 2, U, NULL, NULL, NULL, sc, &ctx, &bi, &bj),
+        GAMES_EXPR_DOMAIN);
+    assert_int_equal(bi, 2);
+    assert_int_equal(bj, 1);
+    /* One pass: the first failure in row-major order is the same pair. */
+    double G[3], H[2], part[GAMES_FIELD_BLOCKS * 2 * 2];
+    assert_int_equal(
+        games_payoff_fields_both(&p, x, a, 3, y, b, 2, U, G, W, H, part, sc, &ctx, &bi, &bj),
         GAMES_EXPR_DOMAIN);
     assert_int_equal(bi, 2);
     assert_int_equal(bj, 1);
