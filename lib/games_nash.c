@@ -662,6 +662,8 @@ static size_t nash_memory(const void *params) {
         m = g->data.rows * (g->family == GAMES_FAM_DRO_2NN ? (size_t)g->adversaries : 1);
     /* Grids round m, n up to perfect powers: at most 2^dim times more. */
     size_t doubles = 4 * (m * (2 + d) + n * (2 + e)) + m * (1 + d) + n * (1 + e);
+    if (g->family != GAMES_FAM_RANDOM_FOURIER)
+        doubles += GAMES_FIELD_BLOCKS * n * (1 + e); /* one-pass fields */
     size_t cand = (size_t)P->ni_grid_max + (size_t)P->ni_starts;
     doubles += (cand + m) * (2 * d + 1) + (cand + n) * (2 * e + 1);
     if (games_nash__method(P) == NASH_FIXED_SUPPORT)
