@@ -115,6 +115,11 @@ static ms_status init_matrix(nash_state *S, ms_err *err) {
         return ms_fail(err, MS_ENOMEM, "", "strategies");
     if (S->method == NASH_LP) {
         S->mode = MODE_LP;
+        /* Pivots, not iterations: the simplex needs O(m + n) of them, so the
+         * default max_iter must not stop a medium game half-way. */
+        size_t need = 50 * (S->m + S->n) + 1000;
+        if (S->max_iter < need)
+            S->max_iter = need;
         if (games_lp_init(&S->lp, S->M, S->m, S->n) != MS_OK)
             return ms_fail(err, MS_ENOMEM, "game/matrix", "simplex tableau %zu×%zu", S->n + 1,
                            S->m + S->n + 1);
@@ -294,7 +299,11 @@ static ms_status init_continuous(nash_state *S, const ms_ctx *ctx, ms_err *err) 
         }
     S->M = S->Mfix;
     if (S->P->fixed_solver == 1) {
-        /* The exact optimum on the atoms: the discretisation floor. */
+        /* The exact optimum on the atoms: the discretisation floor. As for
+         * matrix games, max_iter counts pivots and is raised to what the
+         * simplex may need. */
+        if (S->max_iter < 50 * (S->m + S->n) + 1000)
+            S->max_iter = 50 * (S->m + S->n) + 1000;
         if (games_lp_init(&S->lp, S->M, S->m, S->n) != MS_OK)
             return ms_fail(err, MS_ENOMEM, "", "simplex tableau %zu×%zu", S->n + 1,
                            S->m + S->n + 1);

@@ -118,6 +118,29 @@ static void nash_matrix_games(void **st) {
     }
 }
 
+/* A medium game by LP with default settings: max_iter counts pivots and is
+ * raised to what the simplex needs. */
+static void nash_medium_lp_with_defaults(void **st) {
+    (void)st;
+    enum { M = 150, N = 120 };
+    double *A = ms_malloc(M * N, sizeof *A);
+    uint64_t s = 99;
+    for (int k = 0; k < M * N; k++)
+        A[k] = test_uniform(&s);
+    games_nash_params P;
+    defaults(&P);
+    set_matrix(&P, A, M, N);
+    ms_value *r = run(&P, 1);
+    print_message("150x120 LP: %g pivots, gap %.2g\n", ms_value_getnum(r, "iterations"),
+                  ms_value_getnum(r, "nash_gap"));
+    assert_string_equal(ms_value_str(ms_value_get(r, "method")), "lp");
+    assert_int_equal(ms_value_num(ms_value_get(r, "converged")), 1);
+    assert_true(ms_value_getnum(r, "nash_gap") <= 1e-9);
+    ms_value_free(r);
+    ms_params_free(games_nash_kind.params, &P);
+    ms_free(A);
+}
+
 /* ---- input errors name the field -------------------------------------- */
 
 static void expect_invalid(games_nash_params *P, const char *field, const char *words) {
@@ -904,6 +927,7 @@ static void nash_nonfinite_payoff_fails_cleanly(void **st) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(nash_matrix_games),
+        cmocka_unit_test(nash_medium_lp_with_defaults),
         cmocka_unit_test(nash_rejects_bad_input),
         cmocka_unit_test(nash_quadratic_box),
         cmocka_unit_test(nash_cos_diff),
