@@ -418,7 +418,11 @@ const ms_kind games_minmax_kind = {
         "S and antisymmetric part A, their spectra, whether the point is a local Nash "
         "equilibrium, the average curvature tr(S)/dim against the minimum, how far the "
         "eigenvectors of A are from the kernel of S, and each method's predicted per-step "
-        "contraction next to the observed one.",
+        "contraction next to the observed one. Result: x, y, f, grad_norm, iterations, converged, "
+        "diverged, method, observed_factor (per-step factor of |v| over the second half of the "
+        "run), diagnostics {at, jacobian, eig_J_re, eig_J_im, eig_S, eig_hess_xx, eig_hess_yy, "
+        "is_local_nash, min_re_eig_J, mean_eig_S, min_eig_S, general_position, methods: "
+        "[{method, eta, spectral_radius, rate_per_time}]}. Progress: f, grad_norm, dist_to_ref.",
     .params = &minmax_fields,
     .example = "{\"payoff\": \"x1*y1 + 0.1*x1^2\", \"x0\": [1.0], \"y0\": [0.5], "
                "\"method\": \"extragradient\", \"eta\": 0.2, \"max_iter\": 500}",

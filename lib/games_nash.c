@@ -691,7 +691,15 @@ const ms_kind games_nash_kind = {
         "point (Wang & Chizat, arXiv:2211.01280), or weights-only mirror prox on fixed atoms. "
         "The Nikaido-Isoda gap of the returned strategies is reported; for continuous games the "
         "best responses are searched (grid + gradient ascent, or random starts), and "
-        "nash_gap_is_lower_bound says when no full grid was used.",
+        "nash_gap_is_lower_bound says when no full grid was used. Result: x, y (measures; for a "
+        "matrix game weights only), value, nash_gap, nash_gap_is_lower_bound, iterations, "
+        "converged, method; matrix mirror prox adds strategies (last or average) and "
+        "gap_history; continuous games add local_nash_gap (best responses among the atoms), "
+        "best_response_x/y (the maximisers), eff_support_x/y (1/sum w^2), x_aggregated and "
+        "y_aggregated (atoms within tau_agg merged), gap_history {iterations, nash_gap}, and for "
+        "particle methods eta_w, eta_pos, step_halvings. Progress metrics: value, "
+        "local_nash_gap, nash_gap (when computed), eff_support_x/y, n_clusters_x/y, max_move, "
+        "eta_w, eta_pos, step_halvings, lyapunov* (with reference_x/y).",
     .params = &games_nash__fields,
     .example = "{\"game\": {\"family\": \"trig_2x2\", \"x_space\": {\"type\": \"torus\", \"dim\": "
                "1}, \"y_space\": {\"type\": \"torus\", \"dim\": 1}}, \"particles_x\": 4, "
