@@ -565,6 +565,29 @@ static void nash_threads_do_not_change_bits(void **st) {
     assert_true(ms_value_getnum(r[0], "nash_gap") == ms_value_getnum(r[1], "nash_gap"));
     ms_value_free(r[0]);
     ms_value_free(r[1]);
+    /* The pairwise path (an expression payoff, one-pass fields in blocks). */
+    for (int t = 0; t < 2; t++) {
+        games_nash_params P;
+        defaults(&P);
+        P.game.present = 1;
+        P.game.payoff = ms_strdup("cos(2*pi*(x1-y1)) + 0.3*sin(2*pi*x1)*y1");
+        set_torus(&P.game.x_space, 1);
+        set_box(&P.game.y_space, -1, 1);
+        P.particles_x = 150;
+        P.particles_y = 170;
+        P.init = 1;
+        P.max_iter = 4;
+        r[t] = run(&P, t + 1);
+        ms_params_free(games_nash_kind.params, &P);
+    }
+    x0 = points(r[0], "x", &n0);
+    x1 = points(r[1], "x", &n1);
+    assert_memory_equal(x0, x1, n0 * sizeof(double));
+    w0 = weights(r[0], "y", &n0);
+    w1 = weights(r[1], "y", &n1);
+    assert_memory_equal(w0, w1, n0 * sizeof(double));
+    ms_value_free(r[0]);
+    ms_value_free(r[1]);
 }
 
 /* Relabelling the initial atoms relabels the answer (no hidden dependence
