@@ -18,7 +18,8 @@ import time
 import numpy as np
 import torch
 
-SIZES = {"S": (1000, 20, 100), "M": (4000, 100, 1000), "L": (20000, 100, 4000)}
+SIZES = {"S": (1000, 20, 100), "M": (4000, 100, 1000), "L": (20000, 100, 4000),
+         "X": (2000, 20, 10000)}  # X: the orientation point
 LAM, ETA, TAU = 1e-3, 0.1, 1e-4
 
 

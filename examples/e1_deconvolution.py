@@ -28,15 +28,15 @@ truth = res[0]["spikes"]
 ax[0].stem([p[0] for p in truth["points"]], truth["weights"], linefmt="k-", markerfmt="ko",
            basefmt=" ", label="truth")
 for m, r, c in zip(MS, res, ["tab:red", "tab:orange", "tab:blue"]):
-    mu = r["signed_measure"]
-    ax[0].plot([p[0] for p in mu["points"]], [w for w in mu["weights"]], "o", ms=4, color=c,
+    mu = r["recovered"]  # particles merged within 0.05 rad
+    ax[0].plot([p[0] for p in mu["points"]], mu["weights"], "o", ms=5, color=c,
                label=f"m={m}: cert {r['certificate']:.3f}, pos err {r['spike_pos_err']:.2g}")
     h = r["history"]
     it = [i for i, c_ in zip(h["iteration"], h["certificate"]) if c_ is not None]
     ce = [c_ for c_ in h["certificate"] if c_ is not None]
     ax[1].semilogy(it, ce, color=c, label=f"m={m}")
 ax[0].set_xlabel("θ (rad)")
-ax[0].set_ylabel("weight (particles: c_i/m)")
+ax[0].set_ylabel("weight (merged particles)")
 ax[0].legend(fontsize=8)
 ax[0].set_title("recovered measure vs truth")
 ax[1].axhline(1.0, color="k", lw=0.8, ls="--")
