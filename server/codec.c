@@ -656,6 +656,13 @@ static ms_status parse_root(const cJSON *root, codec_job *job, codec_problem *pb
         if (s == MS_OK)
             ms_kind_validate(job->kind, job->params, errs);
         prefix_params(errs, from);
+        /* A validator that ran out of memory (compiling an expression, say)
+         * did not find the input invalid. */
+        for (size_t i = from; i < errs->n; i++)
+            if (errs->e[i].code == MS_ENOMEM) {
+                errs->n = from;
+                return nomem(pb);
+            }
     }
     if (errs->n || errs->dropped) {
         size_t n = errs->n + errs->dropped;

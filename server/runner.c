@@ -106,5 +106,8 @@ ms_status runner_run(const ms_kind *k, const void *params, const runner_opts *o,
     ms_free(state);
     if (last)
         *last = prog;
+    /* A kind that fails without saying why still gets a reason. */
+    if (s != MS_OK && err->code == MS_OK)
+        ms_fail(err, s, "", "%s", ms_status_str(s));
     return s;
 }

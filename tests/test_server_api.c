@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -698,6 +699,65 @@ static void test_hostile_clients(void **state) {
     assert_int_equal(dm_stop(&d, SIGTERM), 0);
 }
 
+/* Many subscribers on one job: each gets every event id, in order, and end.
+ * (bench/daemon.sh runs 1000 of them and times it.) */
+static void test_many_subscribers(void **state) {
+    (void)state;
+    enum { N = 300 };
+    daemon_proc d;
+    const char *args[] = {"--progress-interval", "0.02", NULL};
+    dm_start(&d, args);
+    char id[64], req[160];
+    dm_submit(&d, "{\"kind\":\"sleepy\",\"params\":{\"steps\":30,\"step_ms\":20},\"priority\":0}",
+              id, sizeof id);
+    snprintf(req, sizeof req, "GET /v1/jobs/%s/events HTTP/1.0\r\nHost: x\r\n\r\n", id);
+    struct pollfd pf[N];
+    static char got[N][16384];
+    size_t have[N];
+    for (int i = 0; i < N; i++) {
+        pf[i].fd = raw_connect(d.port);
+        pf[i].events = POLLIN;
+        have[i] = 0;
+        got[i][0] = '\0';
+        assert_true(write(pf[i].fd, req, strlen(req)) > 0);
+    }
+    int open = N;
+    double t0 = runner_now();
+    while (open > 0 && runner_now() - t0 < 30) {
+        assert_true(poll(pf, N, 1000) >= 0);
+        for (int i = 0; i < N; i++) {
+            if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t k = read(pf[i].fd, got[i] + have[i], sizeof got[i] - 1 - have[i]);
+            if (k <= 0) {
+                close(pf[i].fd);
+                pf[i].fd = -1;
+                open--;
+                continue;
+            }
+            have[i] += (size_t)k;
+            got[i][have[i]] = '\0';
+        }
+    }
+    assert_int_equal(open, 0);
+    long last = -1;
+    for (int i = 0; i < N; i++) {
+        long expect = 1;
+        for (char *p = got[i]; (p = strstr(p, "\nid: ")); p++) {
+            long v = strtol(p + 5, NULL, 10);
+            if (v != expect)
+                fail_msg("subscriber %d: id %ld where %ld was due", i, v, expect);
+            expect = v + 1;
+        }
+        assert_non_null(strstr(got[i], "event: end\ndata: {\"status\":\"succeeded\"}"));
+        if (last < 0)
+            last = expect - 1;
+        assert_int_equal(expect - 1, last);
+    }
+    assert_true(last >= 5);
+    assert_int_equal(dm_stop(&d, SIGTERM), 0);
+}
+
 int main(int argc, char **argv) {
     dm_child_main(argc, argv);
     signal(SIGPIPE, SIG_IGN);
@@ -711,6 +771,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_restart_after_kill9),
         cmocka_unit_test(test_concurrent_submitters),
         cmocka_unit_test(test_hostile_clients),
+        cmocka_unit_test(test_many_subscribers),
     };
     int rc = TEST_RUN(tests, NULL, NULL);
     curl_global_cleanup();
