@@ -3,12 +3,13 @@
  * B3 MFLD-bilevel step, at sizes S, M, L, and the machine's dgemm rate on the
  * forward GEMM's shape (the "dgemm bound" of the issue).
  *
- * Usage: nets_meanfield [--threads T] [--sizes S,M,L] [--bench B1,B2,B3]
- *                       [--reps R] [--dump DIR]
- * Prints one line per (bench, size): median and p90 seconds per step,
- * GFLOP/s with the spec's flop counts, and the step time over the dgemm
- * bound. --dump DIR writes the S-size B1 inputs and the particles after one
- * step (raw float64) for the PyTorch script's agreement check (oracle 12).
+ * Usage: nets_meanfield [--threads T] [--sizes S,M,L,X] [--bench B1,B2,B3]
+ *                       [--precision f64,f32] [--reps R] [--dump DIR]
+ * Prints one line per (bench, size, precision): median and p90 seconds per
+ * step, GFLOP/s with the spec's flop counts, and the step time over the
+ * dgemm bound (sgemm for float32). --dump DIR writes the S-size B1 inputs and
+ * the particles after one step in each precision (raw float64) for the
+ * PyTorch script's agreement check (oracle 12).
  */
 #include <cblas.h>
 #include <math.h>
@@ -46,15 +47,22 @@ static const size_def sizes[] = {
     {"S", 1000, 20, 100}, {"M", 4000, 100, 1000}, {"L", 20000, 100, 4000}, {"X", 2000, 20, 10000}};
 enum { NSIZES = sizeof sizes / sizeof sizes[0] };
 
-/* dgemm rate on the forward shape (n×d)(d×m), split in row blocks over
- * `threads` as the library does. */
-static double dgemm_rate(size_t n, size_t d, size_t m, int threads) {
+/* dgemm (sgemm when single) rate on the forward shape (n×d)(d×m), split in
+ * row blocks over `threads` as the library does. */
+static double gemm_rate(size_t n, size_t d, size_t m, int threads, int single) {
     double *x = malloc(n * d * sizeof(double)), *w = malloc(m * d * sizeof(double));
     double *h = malloc(n * m * sizeof(double));
+    float *xs = (float *)x, *ws = (float *)w, *hs = (float *)h;
     for (size_t k = 0; k < n * d; k++)
         x[k] = sin((double)k);
     for (size_t k = 0; k < m * d; k++)
         w[k] = cos((double)k);
+    if (single) {
+        for (size_t k = 0; k < n * d; k++)
+            xs[k] = (float)x[k];
+        for (size_t k = 0; k < m * d; k++)
+            ws[k] = (float)w[k];
+    }
     double best = INFINITY;
     for (int rep = 0; rep < 7; rep++) {
         double t0 = now();
@@ -62,8 +70,12 @@ static double dgemm_rate(size_t n, size_t d, size_t m, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static)
         for (size_t b = 0; b < nb; b++) {
             size_t j0 = b * 256, r = n - j0 < 256 ? n - j0 : 256;
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)r, (int)m, (int)d, 1.0,
-                        x + j0 * d, (int)d, w, (int)d, 0.0, h + j0 * m, (int)m);
+            if (single)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)r, (int)m, (int)d, 1.0f,
+                            xs + j0 * d, (int)d, ws, (int)d, 0.0f, hs + j0 * m, (int)m);
+            else
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)r, (int)m, (int)d, 1.0,
+                            x + j0 * d, (int)d, w, (int)d, 0.0, h + j0 * m, (int)m);
         }
         double t = now() - t0;
         best = t < best ? t : best;
@@ -74,8 +86,9 @@ static double dgemm_rate(size_t n, size_t d, size_t m, int threads) {
     return 2.0 * (double)n * (double)m * (double)d / best;
 }
 
-static void params_for(nets_2l_params *p, const size_def *s, int bench) {
+static void params_for(nets_2l_params *p, const size_def *s, int bench, int single) {
     ms_params_defaults(&nets__2l_fields, p);
+    p->precision = single;
     p->task = 0; /* teacher */
     p->d = (long long)s->d;
     p->n = (long long)s->n;
@@ -93,9 +106,9 @@ static void params_for(nets_2l_params *p, const size_def *s, int bench) {
     p->seed = 1;
 }
 
-static void run(const size_def *s, int bench, int threads, int reps) {
+static void run(const size_def *s, int bench, int threads, int reps, int single) {
     nets_2l_params p;
-    params_for(&p, s, bench);
+    params_for(&p, s, bench, single);
     ms_ctx ctx = {threads, NULL};
     ms_err err;
     nets_run *S = calloc(1, sizeof *S);
@@ -121,11 +134,12 @@ static void run(const size_def *s, int bench, int threads, int reps) {
     double med = t[reps / 2], p90 = t[(reps * 9) / 10], best = t[0];
     double n = (double)s->n, m = (double)s->m, d = (double)s->d + 0;
     double flops = 4 * n * m * d + (bench == 3 ? n * m * m + m * m * m / 3 : 0);
-    double rate = dgemm_rate(s->n, s->d, s->m, threads);
-    printf("B%d %s n=%zu d=%zu m=%zu threads=%d f64: median %.3f ms  p90 %.3f ms  best %.3f ms"
-           "  %.1f GFLOP/s  dgemm %.1f GFLOP/s  step/bound %.2f\n",
-           bench, s->name, s->n, s->d, s->m, threads, 1e3 * med, 1e3 * p90, 1e3 * best,
-           flops / med * 1e-9, rate * 1e-9, med / (flops / rate));
+    double rate = gemm_rate(s->n, s->d, s->m, threads, single);
+    printf("B%d %s n=%zu d=%zu m=%zu threads=%d %s: median %.3f ms  p90 %.3f ms  best %.3f ms"
+           "  %.1f GFLOP/s  %s %.1f GFLOP/s  step/bound %.2f\n",
+           bench, s->name, s->n, s->d, s->m, threads, single ? "f32" : "f64", 1e3 * med, 1e3 * p90,
+           1e3 * best, flops / med * 1e-9, single ? "sgemm" : "dgemm", rate * 1e-9,
+           med / (flops / rate));
     fflush(stdout);
     free(t);
     nets_two_layer.fini(S);
@@ -144,41 +158,47 @@ static void write_bin(const char *dir, const char *name, const double *v, size_t
 
 /* Oracle 12 material, S size: the B1 inputs and the particles after one
  * PGD step; the B3 particles θ0, the inner solution r0 at θ0 and θ1 after one
- * noise-free (τ = 0) bilevel step. */
+ * noise-free (τ = 0) bilevel step; each in float64 and (names with _f32)
+ * with precision float32 from the same inputs. */
 static void dump(const char *dir) {
-    for (int bench = 1; bench <= 3; bench += 2) {
-        nets_2l_params p;
-        params_for(&p, &sizes[0], bench);
-        p.tau = 0;
-        ms_ctx ctx = {1, NULL};
-        ms_err err;
-        nets_run *S = calloc(1, sizeof *S);
-        if (nets_two_layer.init(S, &p, &ctx, &err) != MS_OK)
-            exit(1);
-        const size_t m = S->m, md = S->m * S->d;
-        if (bench == 1) {
-            write_bin(dir, "x", S->x, S->n * S->d);
-            write_bin(dir, "y", S->y, S->n);
+    for (int single = 0; single <= 1; single++)
+        for (int bench = 1; bench <= 3; bench += 2) {
+            nets_2l_params p;
+            params_for(&p, &sizes[0], bench, single);
+            p.tau = 0;
+            ms_ctx ctx = {1, NULL};
+            ms_err err;
+            nets_run *S = calloc(1, sizeof *S);
+            if (nets_two_layer.init(S, &p, &ctx, &err) != MS_OK)
+                exit(1);
+            const size_t m = S->m, md = S->m * S->d;
+            const char *sfx = single ? "_f32" : "";
+            char nm[32];
+#define NAME(base) (snprintf(nm, sizeof nm, "%s%s", base, sfx), nm)
+            if (bench == 1 && !single) {
+                write_bin(dir, "x", S->x, S->n * S->d);
+                write_bin(dir, "y", S->y, S->n);
+            }
+            write_bin(dir, NAME(bench == 1 ? "a0" : "r0"), S->a, m);
+            write_bin(dir, NAME(bench == 1 ? "w0" : "th0"), S->w, md);
+            ms_progress prog;
+            memset(&prog, 0, sizeof prog);
+            if (nets_two_layer.step(S, &ctx, &prog, &err) != MS_OK)
+                exit(1);
+            if (bench == 1)
+                write_bin(dir, NAME("a1"), S->a, m);
+            write_bin(dir, NAME(bench == 1 ? "w1" : "th1"), S->w, md);
+#undef NAME
+            nets_two_layer.fini(S);
+            free(S);
+            ms_params_free(&nets__2l_fields, &p);
         }
-        write_bin(dir, bench == 1 ? "a0" : "r0", S->a, m);
-        write_bin(dir, bench == 1 ? "w0" : "th0", S->w, md);
-        ms_progress prog;
-        memset(&prog, 0, sizeof prog);
-        if (nets_two_layer.step(S, &ctx, &prog, &err) != MS_OK)
-            exit(1);
-        if (bench == 1)
-            write_bin(dir, "a1", S->a, m);
-        write_bin(dir, bench == 1 ? "w1" : "th1", S->w, md);
-        nets_two_layer.fini(S);
-        free(S);
-        ms_params_free(&nets__2l_fields, &p);
-    }
-    printf("dump: S size, B1 and B3 (tau = 0)\n");
+    printf("dump: S size, B1 and B3 (tau = 0), float64 and float32\n");
 }
 
 int main(int argc, char **argv) {
     int threads = 1, reps = 50;
-    const char *which = "S,M,L", *benches = "B1,B2,B3";
+    const char *which = "S,M,L", *benches = "B1,B2,B3", *prec = "f64,f32";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads"))
             threads = atoi(argv[i + 1]);
@@ -188,6 +208,8 @@ int main(int argc, char **argv) {
             benches = argv[i + 1];
         else if (!strcmp(argv[i], "--reps"))
             reps = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--precision"))
+            prec = argv[i + 1];
         else if (!strcmp(argv[i], "--dump")) {
             dump(argv[i + 1]);
             return 0;
@@ -202,7 +224,10 @@ int main(int argc, char **argv) {
             if (!strstr(which, sizes[k].name))
                 continue;
             int r = sizes[k].name[0] == 'L' ? (reps < 10 ? reps : 10) : reps;
-            run(&sizes[k], b, threads, r);
+            /* Both precisions back to back, so that they see the same load. */
+            for (int single = 0; single <= 1; single++)
+                if (strstr(prec, single ? "f32" : "f64"))
+                    run(&sizes[k], b, threads, r, single);
         }
     }
     return 0;

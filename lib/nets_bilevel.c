@@ -22,15 +22,26 @@
 #include "ms_alloc.h"
 #include "nets_internal.h"
 
-ms_status nets__bilevel_alloc(nets_bilevel *b, size_t n, size_t m, size_t d, nets_loss loss) {
+ms_status nets__bilevel_alloc(nets_bilevel *b, size_t n, size_t m, size_t d, nets_loss loss,
+                              int single) {
     memset(b, 0, sizeof *b);
     size_t k = loss == NETS_SQUARE && n < m ? n : m;
     b->sys = ms_malloc(k * k, sizeof(double));
     b->rhs = ms_malloc(n > m ? n : m, sizeof(double));
     b->dl2 = ms_malloc(2 * n + m, sizeof(double));
-    if (loss == NETS_LOGISTIC)
-        b->phid = ms_malloc(n * m, sizeof(double));
-    if (!b->sys || !b->rhs || !b->dl2 || (loss == NETS_LOGISTIC && !b->phid)) {
+    int ok = b->sys && b->rhs && b->dl2;
+    if (single) {
+        b->sys32 = ms_malloc(k * k, sizeof(float));
+        ok = ok && b->sys32;
+    }
+    if (loss == NETS_LOGISTIC) {
+        if (single)
+            b->phid32 = ms_malloc(n * m, sizeof(float));
+        else
+            b->phid = ms_malloc(n * m, sizeof(double));
+        ok = ok && (b->phid || b->phid32);
+    }
+    if (!ok) {
         nets__bilevel_free(b);
         return MS_ENOMEM;
     }
@@ -48,15 +59,20 @@ void nets__bilevel_free(nets_bilevel *b) {
     ms_free(b->rhs);
     ms_free(b->dl2);
     ms_free(b->phid);
+    ms_free(b->sys32);
+    ms_free(b->phid32);
     b->sys = b->rhs = b->dl2 = b->phid = NULL;
+    b->sys32 = b->phid32 = NULL;
 }
 
 enum { GB = 256 };
 
-/* Upper triangle of C = α AᵀA (trans, A rows×cols → cols×cols) or α AAᵀ
- * (rows×rows), by fixed block rows so that threads do not change the bits. */
-static void gram_upper(const double *A, size_t rows, size_t cols, int trans, double alpha,
-                       double *C, int nt) {
+/* Upper triangle (row-major) of C = α AᵀA (trans, A rows×cols → cols×cols)
+ * or α AAᵀ (rows×rows), by fixed block rows so that threads do not change
+ * the bits. A is float64 (ad) or float32 (af); a float32 Gram matrix is
+ * formed in c32 and widened into C. */
+static void gram_upper(const double *ad, const float *af, size_t rows, size_t cols, int trans,
+                       double alpha, double *C, float *c32, int nt) {
     size_t k = trans ? cols : rows, inner = trans ? rows : cols;
     size_t nb = (k + GB - 1) / GB;
     CBLAS_TRANSPOSE ta = trans ? CblasTrans : CblasNoTrans;
@@ -65,24 +81,45 @@ static void gram_upper(const double *A, size_t rows, size_t cols, int trans, dou
         nt = 1; /* too small to be worth a parallel region */
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic)
     for (size_t bi = 0; bi < nb; bi++) {
-        size_t i0 = bi * GB, w = k - i0 < GB ? k - i0 : GB;
-        const double *Ai = trans ? A + i0 : A + i0 * cols;
-        cblas_dsyrk(CblasRowMajor, CblasUpper, ta, (int)w, (int)inner, alpha, Ai, (int)cols, 0.0,
-                    C + i0 * k + i0, (int)k);
-        size_t rest = k - i0 - w;
-        if (rest) {
-            const double *Aj = trans ? A + i0 + w : A + (i0 + w) * cols;
-            cblas_dgemm(CblasRowMajor, ta, tb, (int)w, (int)rest, (int)inner, alpha, Ai, (int)cols,
-                        Aj, (int)cols, 0.0, C + i0 * k + i0 + w, (int)k);
+        size_t i0 = bi * GB, w = k - i0 < GB ? k - i0 : GB, rest = k - i0 - w;
+        size_t off = trans ? i0 : i0 * cols, off2 = trans ? i0 + w : (i0 + w) * cols;
+        if (!af) {
+            cblas_dsyrk(CblasRowMajor, CblasUpper, ta, (int)w, (int)inner, alpha, ad + off,
+                        (int)cols, 0.0, C + i0 * k + i0, (int)k);
+            if (rest)
+                cblas_dgemm(CblasRowMajor, ta, tb, (int)w, (int)rest, (int)inner, alpha, ad + off,
+                            (int)cols, ad + off2, (int)cols, 0.0, C + i0 * k + i0 + w, (int)k);
+            continue;
         }
+        cblas_ssyrk(CblasRowMajor, CblasUpper, ta, (int)w, (int)inner, (float)alpha, af + off,
+                    (int)cols, 0.0f, c32 + i0 * k + i0, (int)k);
+        if (rest)
+            cblas_sgemm(CblasRowMajor, ta, tb, (int)w, (int)rest, (int)inner, (float)alpha,
+                        af + off, (int)cols, af + off2, (int)cols, 0.0f, c32 + i0 * k + i0 + w,
+                        (int)k);
+        for (size_t i = i0; i < i0 + w; i++)
+            for (size_t j = i; j < k; j++)
+                C[i * k + j] = (double)c32[i * k + j];
     }
+}
+
+/* Cholesky factorisation and solve of the k×k system whose upper triangle
+ * (row-major) is in `sys`: that is the lower triangle in LAPACK's
+ * column-major view, so no transposition; the _work entry points also skip
+ * LAPACKE's O(k²) NaN scan (a NaN fails the factorisation or reaches the
+ * solution, where the caller's finiteness checks see it). */
+static lapack_int chol_solve(double *sys, size_t k, double *rhs) {
+    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)k, sys, (lapack_int)k);
+    if (info == 0)
+        info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', (lapack_int)k, 1, sys, (lapack_int)k, rhs,
+                                   (lapack_int)k);
+    return info;
 }
 
 /* f = Φr/m, e, and the loss. */
 static double refresh(nets_tl *t, const double *r) {
     const size_t n = t->n, m = t->m;
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)m, 1.0 / (double)m, t->h, (int)m, r, 1,
-                0.0, t->f, 1);
+    nets__tl_hv(t, 1.0 / (double)m, r, t->f);
     double sum = 0;
     for (size_t j = 0; j < n; j++) {
         double dl;
@@ -97,27 +134,19 @@ static ms_status solve_square(nets_bilevel *b, nets_tl *t, double *r, ms_err *er
     const double lam = b->lambda;
     lapack_int info;
     if (m <= n) {
-        gram_upper(t->h, n, m, 1, 1.0 / ((double)n * (double)m), b->sys, nt);
+        gram_upper(t->h, t->hs, n, m, 1, 1.0 / ((double)n * (double)m), b->sys, b->sys32, nt);
         for (size_t i = 0; i < m; i++)
             b->sys[i * m + i] += lam;
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)m, 1.0 / (double)n, t->h, (int)m, t->y,
-                    1, 0.0, r, 1);
-        info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)m, b->sys, (lapack_int)m);
-        if (info == 0)
-            info = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', (lapack_int)m, 1, b->sys, (lapack_int)m, r,
-                                  1);
+        nets__tl_htv(t, 1.0 / (double)n, t->y, r);
+        info = chol_solve(b->sys, m, r);
     } else {
-        gram_upper(t->h, n, m, 0, 1.0 / (double)m, b->sys, nt);
+        gram_upper(t->h, t->hs, n, m, 0, 1.0 / (double)m, b->sys, b->sys32, nt);
         for (size_t j = 0; j < n; j++)
             b->sys[j * n + j] += lam * (double)n;
         memcpy(b->rhs, t->y, n * sizeof(double));
-        info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)n, b->sys, (lapack_int)n);
+        info = chol_solve(b->sys, n, b->rhs);
         if (info == 0)
-            info = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', (lapack_int)n, 1, b->sys, (lapack_int)n,
-                                  b->rhs, 1);
-        if (info == 0)
-            cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)m, 1.0, t->h, (int)m, b->rhs, 1,
-                        0.0, r, 1);
+            nets__tl_htv(t, 1.0, b->rhs, r);
     }
     if (info != 0)
         return ms_fail(err, MS_ENUMERIC, "lambda",
@@ -127,9 +156,8 @@ static ms_status solve_square(nets_bilevel *b, nets_tl *t, double *r, ms_err *er
 }
 
 /* Mean-field gradient of the inner objective: Φᵀℓ'/n + λr (= m ∂/∂r). */
-static double inner_grad(nets_bilevel *b, const nets_tl *t, const double *r, double *g) {
-    cblas_dgemv(CblasRowMajor, CblasTrans, (int)t->n, (int)t->m, 1.0, t->h, (int)t->m, t->e, 1, 0.0,
-                g, 1);
+static double inner_grad(nets_bilevel *b, nets_tl *t, const double *r, double *g) {
+    nets__tl_htv(t, 1.0, t->e, g);
     double mx = 0;
     for (size_t i = 0; i < t->m; i++) {
         g[i] += b->lambda * r[i];
@@ -160,27 +188,27 @@ static ms_status solve_logistic(nets_bilevel *b, nets_tl *t, double *r, double *
             double z = -t->y[j] * t->f[j];
             double s = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
             double sq = sqrt(t->y[j] * t->y[j] * s * (1.0 - s));
-            for (size_t i = 0; i < m; i++)
-                b->phid[j * m + i] = sq * t->h[j * m + i];
+            if (t->single)
+                for (size_t i = 0; i < m; i++)
+                    b->phid32[j * m + i] = (float)sq * t->hs[j * m + i];
+            else
+                for (size_t i = 0; i < m; i++)
+                    b->phid[j * m + i] = sq * t->h[j * m + i];
         }
-        gram_upper(b->phid, n, m, 1, 1.0 / ((double)n * (double)m), b->sys, nt);
+        gram_upper(b->phid, b->phid32, n, m, 1, 1.0 / ((double)n * (double)m), b->sys, b->sys32,
+                   nt);
         for (size_t i = 0; i < m; i++) {
             b->sys[i * m + i] += b->lambda;
             dir[i] = -g[i];
         }
-        lapack_int info =
-            LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)m, b->sys, (lapack_int)m);
-        if (info == 0)
-            info = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', (lapack_int)m, 1, b->sys, (lapack_int)m,
-                                  dir, 1);
+        lapack_int info = chol_solve(b->sys, m, dir);
         if (info != 0)
             return ms_fail(err, MS_ENUMERIC, "lambda",
                            "bilevel Newton system is not positive definite (LAPACK info %d)",
                            (int)info);
         /* Damped step: backtrack until the inner objective decreases. */
         double f0 = inner_obj(b, t, r, cur), step = 1.0;
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)m, 1.0 / (double)m, t->h, (int)m, dir,
-                    1, 0.0, q, 1);
+        nets__tl_hv(t, 1.0 / (double)m, dir, q);
         for (int ls = 0; ls < 40; ls++, step *= 0.5) {
             double sum = 0, reg = 0;
             for (size_t j = 0; j < n; j++) {

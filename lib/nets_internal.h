@@ -29,22 +29,32 @@
 typedef enum { NETS_RELU, NETS_TANH, NETS_SIGMOID } nets_act;
 typedef enum { NETS_SQUARE, NETS_LOGISTIC } nets_loss;
 
-/* ---- the two-layer model, nets_twolayer.c ------------------------------
+/* ---- the two-layer model, nets_twolayer.c, nets_twolayer32.c ----------
  * f(x) = s·(1/m) Σ_i a_i σ(w_i·x) with output scale s (1 except in the lazy
  * regime, §5). R = (1/n) Σ_j ℓ(f(x_j), y_j). The residual weights stored in
  * `e` carry the factor of the output-scaled objective F = R(s f_u)/s²:
  * e_j = ℓ'(f_j, y_j)/(n s), so that the mean-field gradient of F is
- * Σ_j e_j ∇_u [a σ(w·x_j)]. */
+ * Σ_j e_j ∇_u [a σ(w·x_j)].
+ *
+ * Precision: the particles, gradients, f, e and every metric are float64.
+ * In float32 mode (`single`) the two GEMMs and the n×m passes between them
+ * run in float32 (sgemm, float workspaces): the weights are rounded to float
+ * at each forward, the products widened back to double. */
 typedef struct nets_tl {
     size_t n, d, m;
     nets_act act;
     nets_loss loss;
     double out_scale;
     const double *x, *y; /* n×d and n, borrowed */
-    /* Workspaces (owned): */
-    int fused;     /* ReLU: forward leaves e_j 1[p_ji > 0] in h (one pass less) */
-    double *h;     /* n×m: σ(x wᵀ) after forward (e_j 1[p > 0] when fused),
-                      e_j a_i σ'_ji after a non-fused backward */
+    int single;          /* float32 GEMMs and workspaces */
+    int fused;           /* ReLU: forward leaves the mask 1[p_ji > 0] in h, not σ */
+    /* Workspaces (owned), float64 mode: */
+    double *h;  /* n×m: σ(x wᵀ) after forward (the mask when fused); σ' after backward */
+    double *xe; /* n×d: rows e_j x_j, built by the backward */
+    /* float32 mode: the same in float, x rounded once per nets__tl_set_data,
+     * the weights of the last forward, the backward's m×d product and scratch
+     * vectors (e: n, ga: m, matrix-vector products: n + m). */
+    float *hs, *xs, *xes, *ws, *as, *gs, *es, *gas, *vs;
     double *f, *e; /* n: predictor (with scale s) and residual weights */
     double *part;  /* per row block partial losses */
     size_t n_cap;  /* rows the workspaces were sized for */
@@ -56,23 +66,58 @@ typedef struct nets_tl {
 #define NETS_ROW_BLOCK 256
 #define NETS_COL_BLOCK 256
 
-/* Allocate the workspaces for up to n_cap rows and m particles; all-or-nothing. */
-ms_status nets__tl_alloc(nets_tl *t, size_t n_cap, size_t d, size_t m);
+/* Allocate the workspaces for up to n_cap rows and m particles, float32
+ * ones when `single`; all-or-nothing. */
+ms_status nets__tl_alloc(nets_tl *t, size_t n_cap, size_t d, size_t m, int single);
 void nets__tl_free(nets_tl *t);
-/* Point the model at data (n <= n_cap rows). */
+/* Point the model at data (n <= n_cap rows). Call again whenever the
+ * contents of x change (float32 mode keeps a rounded copy). */
 void nets__tl_set_data(nets_tl *t, const double *x, const double *y, size_t n);
-/* Forward pass: fills h = σ(x wᵀ) (or, fused ReLU, e_j 1[w_i·x_j > 0]), f,
+/* Forward pass: fills h = σ(x wᵀ) (or, fused ReLU, 1[w_i·x_j > 0]), f,
  * e and returns R (the data loss of the scaled predictor). nt threads. */
 double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt);
-/* Data part of the mean-field gradient at the last forward (same a, w):
- * ga_i = Σ_j e_j σ(w_i·x_j), gw_i = a_i Σ_j e_j σ'(w_i·x_j) x_j.
- * Destroys h. ga (m) and gw (m×d) are outputs. */
+/* Data part of the mean-field gradient at the last forward (same a, w) and
+ * the current e: ga_i = Σ_j e_j σ(w_i·x_j), gw_i = a_i Σ_j e_j σ'(w_i·x_j)
+ * x_j. Destroys h. ga (m) and gw (m×d) are outputs. */
 void nets__tl_backward(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
                        int nt);
+/* Matrix-vector products with the n×m matrix h of the last non-fused
+ * forward (whatever its precision): out (m) = α hᵀ v for v (n), and
+ * out (n) = α h v for v (m). */
+void nets__tl_htv(nets_tl *t, double alpha, const double *v, double *out);
+void nets__tl_hv(nets_tl *t, double alpha, const double *v, double *out);
 /* Predictor only, on other inputs (nx×d), in blocks of NETS_ROW_BLOCK rows
- * through ws (NETS_ROW_BLOCK×m doubles). out[j] = s (1/m) Σ a_i σ(w_i·x_j). */
+ * through ws (NETS_ROW_BLOCK×m doubles). out[j] = s (1/m) Σ a_i σ(w_i·x_j).
+ * Always float64. */
 void nets__tl_predict(const nets_tl *t, const double *a, const double *w, const double *x,
                       size_t nx, double *out, double *ws);
+/* float32 halves of the forward and backward (nets_twolayer32.c). */
+double nets__tl_forward32(nets_tl *t, const double *a, const double *w, int nt);
+void nets__tl_backward32(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
+                         int nt);
+/* Threads worth starting for this size (below ~10^6 multiply-adds a
+ * parallel region costs more than it saves). */
+int nets__tl_threads(const nets_tl *t, int nt);
+/* Rows per forward block: a function of m and the precision only. */
+size_t nets__tl_row_block(const nets_tl *t);
+
+/* Elementwise passes over rows of h, compiled for the CPU's vector width
+ * (nets_simd.c); pick the table once per call. */
+typedef struct nets_simd {
+    /* Σ a_i relu(row_i); row ← 1[row > 0] (mask) or relu(row) (keep). */
+    double (*relu_dot_mask_d)(double *restrict row, const double *restrict a, size_t m);
+    double (*relu_dot_keep_d)(double *restrict row, const double *restrict a, size_t m);
+    float (*relu_dot_mask_f)(float *restrict row, const float *restrict a, size_t m);
+    float (*relu_dot_keep_f)(float *restrict row, const float *restrict a, size_t m);
+    double (*dot_d)(const double *restrict x, const double *restrict a, size_t m);
+    float (*dot_f)(const float *restrict x, const float *restrict a, size_t m);
+    /* σ' in place from h = σ(p). */
+    void (*dact_d)(nets_act act, double *restrict v, size_t n);
+    void (*dact_f)(nets_act act, float *restrict v, size_t n);
+} nets_simd;
+const nets_simd *nets__simd_table(void);
+/* σ applied in place to n floats (through float64 exp for tanh, sigmoid). */
+void nets__act32(nets_act act, float *v, size_t n);
 /* Loss ℓ(f, y) and derivative ℓ'(f, y). */
 double nets__loss(nets_loss l, double f, double y, double *dl);
 /* σ applied in place to n values. */
@@ -172,11 +217,16 @@ typedef struct nets_bilevel {
     double *rhs;  /* max(n,m) */
     double *dl2;  /* 2n + m: Newton scratch (logistic) */
     double *phid; /* n×m: Φ diag(ℓ'') for the Newton matrix (logistic only) */
+    /* float32 mode: the Gram matrix is formed in float (sys32) and widened
+     * into sys; the Cholesky solve stays float64 (O(min(n,m)³), a small
+     * share of the step, and robust for small λ). phid32 replaces phid. */
+    float *sys32, *phid32;
     double inner_residual;
 } nets_bilevel;
-ms_status nets__bilevel_alloc(nets_bilevel *b, size_t n, size_t m, size_t d, nets_loss loss);
+ms_status nets__bilevel_alloc(nets_bilevel *b, size_t n, size_t m, size_t d, nets_loss loss,
+                              int single);
 void nets__bilevel_free(nets_bilevel *b);
-/* Given Φ = t->h (after a forward with a = r), solve the inner problem for
+/* Given Φ = t's h (after a non-fused forward with a = r), solve the inner problem for
  * r (in/out: warm start for logistic), then refresh t->f, t->e and return R.
  * Fails with MS_ENUMERIC when the system is not positive definite. */
 ms_status nets__bilevel_solve(nets_bilevel *b, nets_tl *t, double *r, double *loss, ms_err *err,

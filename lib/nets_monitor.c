@@ -95,11 +95,9 @@ static void cheap_metrics(nets_run *S, ms_progress *prog) {
         if (S->tl.loss == NETS_SQUARE && !S->online) {
             /* r_i = r*(θ_i) = −g(θ_i)/λ at the exact solution (spec §4 step 3). */
             res = 0;
+            nets__tl_htv(&S->tl, 1.0, S->tl.e, S->ga); /* g(θ_i); ga is free here */
             for (size_t i = 0; i < m; i++) {
-                double g = 0;
-                for (size_t j = 0; j < S->n; j++)
-                    g += S->tl.e[j] * S->tl.h[j * m + i];
-                double r = fabs(S->a[i] + g / S->lambda);
+                double r = fabs(S->a[i] + S->ga[i] / S->lambda);
                 res = r > res ? r : res;
             }
         }

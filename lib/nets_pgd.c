@@ -115,6 +115,7 @@ ms_status nets__online_batch(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     if (!S->online)
         return MS_OK;
     nets__task_sample(&S->task, &S->data_rng, S->n, S->x, S->y);
+    nets__tl_set_data(&S->tl, S->x, S->y, S->n); /* float32 mode rounds x again */
     return nets__refresh(S, ctx, err);
 }
 

@@ -42,6 +42,7 @@ typedef struct nets_2l_params {
     double inner_tol;
     long long stream_every, heavy_every, cert_directions;
     int kernel_drift, return_particles;
+    int precision; /* 0 float64, 1 float32 */
 } nets_2l_params;
 
 extern const ms_fields nets__2l_fields;

@@ -137,7 +137,7 @@ static ms_status init(void *vs, const void *vp, const ms_ctx *ctx, ms_err *err) 
     int ok = 1;
     for (size_t k = 0; k < sizeof sz / sizeof sz[0] && ok; k++)
         ok = (*arr[k] = ms_malloc(sz[k] ? sz[k] : 1, sizeof(double))) != NULL;
-    ok = ok && nets__tl_alloc(&S->tl, n, d, m) == MS_OK;
+    ok = ok && nets__tl_alloc(&S->tl, n, d, m, 0) == MS_OK;
     if (!ok) {
         fini(S);
         return ms_fail(err, MS_ENOMEM, "", "scaling_path: out of memory");

@@ -5,10 +5,12 @@
  * spec §0) and the gradient of the first variation, ∇F'(u_i) = m ∇_{u_i} F_m
  * (spec §0, §2), the "mean-field step rule" every algorithm of the family
  * uses. All heavy work is two GEMMs (≈ 4nmd flops, spec §2 "Cost"):
- *   forward:  H = σ(X Wᵀ)            by row blocks of X,
- *   backward: gW = (e·a·σ'(H))ᵀ X    by column blocks of particles.
+ *   forward:  H = σ(X Wᵀ)                  by row blocks of X,
+ *   backward: gW = a ⊙ (σ'(H)ᵀ diag(e) X)   by column blocks of particles,
+ * with one vectorised pass over each row of H in between (nets_simd.c).
  * Blocks have fixed sizes, so the bits do not depend on the thread count:
  * every output entry is computed by the same BLAS call whatever the split.
+ * This file is the float64 path; nets_twolayer32.c the float32 one.
  *
  * What it is not for: penalties and updates (the algorithms add those).
  */
@@ -20,19 +22,36 @@
 #include "ms_vmath.h"
 #include "nets_internal.h"
 
-ms_status nets__tl_alloc(nets_tl *t, size_t n_cap, size_t d, size_t m) {
+ms_status nets__tl_alloc(nets_tl *t, size_t n_cap, size_t d, size_t m, int single) {
     size_t nblk = n_cap / 16 + 1; /* row blocks are at least 16 rows */
     memset(t, 0, sizeof *t);
     if (m && n_cap > ((size_t)-1) / 16 / m)
         return MS_ENOMEM;
-    t->h = ms_malloc_aligned(n_cap * m, sizeof(double));
     t->f = ms_malloc(n_cap, sizeof(double));
     t->e = ms_malloc(n_cap, sizeof(double));
     t->part = ms_malloc(nblk ? nblk : 1, sizeof(double));
-    if (!t->h || !t->f || !t->e || !t->part) {
+    int ok = t->f && t->e && t->part;
+    if (single) {
+        t->hs = ms_malloc_aligned(n_cap * m, sizeof(float));
+        t->xs = ms_malloc(n_cap * d, sizeof(float));
+        t->xes = ms_malloc(n_cap * d, sizeof(float));
+        t->ws = ms_malloc(m * d, sizeof(float));
+        t->as = ms_malloc(m, sizeof(float));
+        t->gs = ms_malloc(m * d, sizeof(float));
+        t->es = ms_malloc(n_cap, sizeof(float));
+        t->gas = ms_malloc(m, sizeof(float));
+        t->vs = ms_malloc(n_cap + m, sizeof(float));
+        ok = ok && t->hs && t->xs && t->xes && t->ws && t->as && t->gs && t->es && t->gas && t->vs;
+    } else {
+        t->h = ms_malloc_aligned(n_cap * m, sizeof(double));
+        t->xe = ms_malloc(n_cap * d, sizeof(double));
+        ok = ok && t->h && t->xe;
+    }
+    if (!ok) {
         nets__tl_free(t);
         return MS_ENOMEM;
     }
+    t->single = single;
     t->n_cap = n_cap;
     t->d = d;
     t->m = m;
@@ -44,16 +63,25 @@ void nets__tl_free(nets_tl *t) {
     if (!t)
         return;
     ms_free_aligned(t->h);
+    ms_free_aligned(t->hs);
+    float *fl[] = {t->xs, t->xes, t->ws, t->as, t->gs, t->es, t->gas, t->vs};
+    for (size_t k = 0; k < sizeof fl / sizeof fl[0]; k++)
+        ms_free(fl[k]);
+    ms_free(t->xe);
     ms_free(t->f);
     ms_free(t->e);
     ms_free(t->part);
-    t->h = t->f = t->e = t->part = NULL;
+    t->h = t->xe = t->f = t->e = t->part = NULL;
+    t->hs = t->xs = t->xes = t->ws = t->as = t->gs = t->es = t->gas = t->vs = NULL;
 }
 
 void nets__tl_set_data(nets_tl *t, const double *x, const double *y, size_t n) {
     t->x = x;
     t->y = y;
     t->n = n;
+    if (t->single)
+        for (size_t k = 0; k < n * t->d; k++)
+            t->xs[k] = (float)x[k];
 }
 
 /* Softplus log(1 + e^z) without overflow. */
@@ -97,74 +125,60 @@ void nets__act(nets_act act, double *v, size_t n) {
     }
 }
 
-/* Rows per forward block: about 1 MiB of H, at least 16 and at most
- * NETS_ROW_BLOCK rows. A function of m only, so the split (hence the bits)
- * does not depend on the thread count. */
-static size_t row_block(size_t m) {
-    size_t rb = ((size_t)1 << 17) / (m ? m : 1);
+size_t nets__tl_row_block(const nets_tl *t) {
+    /* About 1 MiB of h, at least 16 and at most NETS_ROW_BLOCK rows. A
+     * function of m and the precision only, so the split (hence the bits)
+     * does not depend on the thread count. */
+    size_t m = t->m ? t->m : 1;
+    size_t rb = (t->single ? (size_t)1 << 18 : (size_t)1 << 17) / m;
     return rb < 16 ? 16 : rb > NETS_ROW_BLOCK ? NETS_ROW_BLOCK : rb;
 }
 
-/* Rows [j0, j0+nb): P = X Wᵀ, then per row (while it is in cache) H = σ(P),
- * f_j, e_j; in fused ReLU mode the row is then overwritten by e_j·1[p > 0],
- * the backward's only input. Returns Σ_j ℓ_j. */
-static double forward_block(nets_tl *t, const double *a, const double *w, size_t j0, size_t nb) {
+int nets__tl_threads(const nets_tl *t, int nt) {
+    /* Below ~10^6 multiply-adds a parallel region costs more than it saves
+     * (and spins badly on a loaded machine). The blocks do not depend on
+     * it, so neither do the bits. */
+    return (double)t->n * (double)t->m * (double)t->d < 1e6 ? 1 : nt;
+}
+
+/* Rows [j0, j0+nb): P = X Wᵀ, then per row, while it is in cache, one pass
+ * gives Σ_i a_i σ(p_i) and leaves σ(p) in place (ReLU fused mode: the mask
+ * 1[p > 0], all the backward needs); then f_j, e_j. Returns Σ_j ℓ_j. */
+static double forward_block(nets_tl *t, const nets_simd *k, const double *a, const double *w,
+                            size_t j0, size_t nb) {
     const size_t m = t->m, d = t->d;
     double *h = t->h + j0 * m;
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)d, 1.0,
                 t->x + j0 * d, (int)d, w, (int)d, 0.0, h, (int)m);
     const double s = t->out_scale, c = s / (double)m, inv = 1.0 / ((double)t->n * s);
-    const int relu = t->act == NETS_RELU;
     double sum = 0;
     for (size_t j = 0; j < nb; j++) {
-        double *row = h + j * m;
-        double acc = 0;
-        if (relu) {
-#pragma omp simd reduction(+ : acc)
-            for (size_t i = 0; i < m; i++) {
-                /* Branch-free select, so that the loop vectorises. */
-                double v = row[i], hv = v > 0 ? v : 0.0;
-                acc += a[i] * hv;
-            }
+        double *row = h + j * m, acc;
+        if (t->act == NETS_RELU) {
+            acc = t->fused ? k->relu_dot_mask_d(row, a, m) : k->relu_dot_keep_d(row, a, m);
         } else {
             nets__act(t->act, row, m);
-#pragma omp simd reduction(+ : acc)
-            for (size_t i = 0; i < m; i++)
-                acc += a[i] * row[i];
+            acc = k->dot_d(row, a, m);
         }
         double fj = c * acc, dl;
         sum += nets__loss(t->loss, fj, t->y[j0 + j], &dl);
-        const double ej = dl * inv;
         t->f[j0 + j] = fj;
-        t->e[j0 + j] = ej;
-        if (relu && t->fused) {
-#pragma omp simd
-            for (size_t i = 0; i < m; i++)
-                row[i] = row[i] > 0 ? ej : 0.0;
-        } else if (relu) {
-#pragma omp simd
-            for (size_t i = 0; i < m; i++)
-                row[i] = row[i] > 0 ? row[i] : 0.0;
-        }
+        t->e[j0 + j] = dl * inv;
     }
     return sum;
 }
 
-/* Threads worth starting: below ~10^6 multiply-adds a parallel region costs
- * more than it saves (and spins badly on a loaded machine). The blocks do
- * not depend on it, so neither do the bits. */
-static int useful_threads(const nets_tl *t, int nt) {
-    return (double)t->n * (double)t->m * (double)t->d < 1e6 ? 1 : nt;
-}
-
 double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt) {
-    const size_t rb = row_block(t->m), nblk = (t->n + rb - 1) / rb;
-    nt = useful_threads(t, nt);
+    if (t->single)
+        return nets__tl_forward32(t, a, w, nt);
+    const size_t rb = nets__tl_row_block(t), nblk = (t->n + rb - 1) / rb;
+    const nets_simd *k = nets__simd_table();
+    nt = nets__tl_threads(t, nt);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (size_t b = 0; b < nblk; b++) {
         size_t j0 = b * rb;
         size_t nb = t->n - j0 < rb ? t->n - j0 : rb;
-        t->part[b] = forward_block(t, a, w, j0, nb);
+        t->part[b] = forward_block(t, k, a, w, j0, nb);
     }
     double sum = 0;
     for (size_t b = 0; b < nblk; b++)
@@ -172,71 +186,91 @@ double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt) {
     return sum / (double)t->n;
 }
 
-/* Particles [i0, i0+mb): ga, then overwrite H's columns with e_j a_i σ'_ji
- * and multiply by X. Fused ReLU mode: H already holds e_j 1[p_ji > 0], one
- * GEMM gives M_i = Σ_j e_j 1[p_ji > 0] x_j, then gw_i = a_i M_i and, by
- * 1-homogeneity of the ReLU (relu(p) = 1[p > 0] p), ga_i = w_i·M_i. */
-static void backward_block(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
-                           size_t i0, size_t mb) {
+/* Particles [i0, i0+mb). With M_i = Σ_j σ'(p_ji) e_j x_j, one GEMM of the
+ * columns of σ'(P) (in place of σ(P), or the fused mask) with the rows
+ * e_j x_j gives gw_i = a_i M_i; ga_i = Σ_j e_j σ(p_ji) is, for the ReLU,
+ * w_i·M_i by 1-homogeneity (relu(p) = 1[p > 0] p), otherwise a GEMV of
+ * σ(P) with e taken before σ' overwrites it. */
+static void backward_block(nets_tl *t, const nets_simd *k, const double *a, const double *w,
+                           double *ga, double *gw, size_t i0, size_t mb) {
     const size_t m = t->m, d = t->d, n = t->n;
-    double *g = ga + i0;
-    const double *ab = a + i0;
-    if (t->fused && t->act == NETS_RELU) {
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)n, 1.0,
-                    t->h + i0, (int)m, t->x, (int)d, 0.0, gw + i0 * d, (int)d);
-        for (size_t k = 0; k < mb; k++) {
-            double *gk = gw + (i0 + k) * d;
-            g[k] = cblas_ddot((int)d, w + (i0 + k) * d, 1, gk, 1);
-            cblas_dscal((int)d, ab[k], gk, 1);
-        }
-        return;
+    const int relu = t->act == NETS_RELU;
+    double *hb = t->h + i0;
+    if (!(relu && t->fused)) {
+        if (!relu)
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)mb, 1.0, hb, (int)m, t->e, 1, 0.0,
+                        ga + i0, 1);
+        for (size_t j = 0; j < n; j++)
+            k->dact_d(t->act, hb + j * m, mb);
     }
-    for (size_t k = 0; k < mb; k++)
-        g[k] = 0;
-    for (size_t j = 0; j < n; j++) {
-        double *row = t->h + j * m + i0;
-        const double ej = t->e[j];
-        switch (t->act) {
-        case NETS_RELU:
-#pragma omp simd
-            for (size_t k = 0; k < mb; k++) {
-                double hv = row[k];
-                g[k] += hv * ej;
-                row[k] = hv > 0 ? ej * ab[k] : 0.0;
-            }
-            break;
-        case NETS_TANH:
-#pragma omp simd
-            for (size_t k = 0; k < mb; k++) {
-                double hv = row[k];
-                g[k] += hv * ej;
-                row[k] = ej * ab[k] * (1.0 - hv * hv);
-            }
-            break;
-        default:
-#pragma omp simd
-            for (size_t k = 0; k < mb; k++) {
-                double hv = row[k];
-                g[k] += hv * ej;
-                row[k] = ej * ab[k] * hv * (1.0 - hv);
-            }
-            break;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)n, 1.0, hb, (int)m,
+                t->xe, (int)d, 0.0, gw + i0 * d, (int)d);
+    for (size_t i = i0; i < i0 + mb; i++) {
+        double *gi = gw + i * d, dot = 0;
+        const double *wi = w + i * d, ai = a[i];
+        for (size_t q = 0; q < d; q++) {
+            dot += wi[q] * gi[q];
+            gi[q] *= ai;
         }
+        if (relu)
+            ga[i] = dot;
     }
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)n, 1.0, t->h + i0,
-                (int)m, t->x, (int)d, 0.0, gw + i0 * d, (int)d);
 }
 
 void nets__tl_backward(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
                        int nt) {
-    const size_t ncb = (t->m + NETS_COL_BLOCK - 1) / NETS_COL_BLOCK;
-    nt = useful_threads(t, nt);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (size_t b = 0; b < ncb; b++) {
-        size_t i0 = b * NETS_COL_BLOCK;
-        size_t mb = t->m - i0 < NETS_COL_BLOCK ? t->m - i0 : NETS_COL_BLOCK;
-        backward_block(t, a, w, ga, gw, i0, mb);
+    if (t->single) {
+        nets__tl_backward32(t, a, w, ga, gw, nt);
+        return;
     }
+    const size_t n = t->n, d = t->d, ncb = (t->m + NETS_COL_BLOCK - 1) / NETS_COL_BLOCK;
+    const nets_simd *k = nets__simd_table();
+    nt = nets__tl_threads(t, nt);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+#pragma omp for schedule(static)
+        for (size_t j = 0; j < n; j++)
+            for (size_t q = 0; q < d; q++)
+                t->xe[j * d + q] = t->e[j] * t->x[j * d + q];
+#pragma omp for schedule(static)
+        for (size_t b = 0; b < ncb; b++) {
+            size_t i0 = b * NETS_COL_BLOCK;
+            size_t mb = t->m - i0 < NETS_COL_BLOCK ? t->m - i0 : NETS_COL_BLOCK;
+            backward_block(t, k, a, w, ga, gw, i0, mb);
+        }
+    }
+}
+
+void nets__tl_htv(nets_tl *t, double alpha, const double *v, double *out) {
+    const size_t n = t->n, m = t->m;
+    if (!t->single) {
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)m, alpha, t->h, (int)m, v, 1, 0.0, out,
+                    1);
+        return;
+    }
+    float *vin = t->vs, *vout = t->vs + n;
+    for (size_t j = 0; j < n; j++)
+        vin[j] = (float)v[j];
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, (int)m, 1.0f, t->hs, (int)m, vin, 1, 0.0f, vout,
+                1);
+    for (size_t i = 0; i < m; i++)
+        out[i] = alpha * (double)vout[i];
+}
+
+void nets__tl_hv(nets_tl *t, double alpha, const double *v, double *out) {
+    const size_t n = t->n, m = t->m;
+    if (!t->single) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)m, alpha, t->h, (int)m, v, 1, 0.0,
+                    out, 1);
+        return;
+    }
+    float *vin = t->vs + n, *vout = t->vs;
+    for (size_t i = 0; i < m; i++)
+        vin[i] = (float)v[i];
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)m, 1.0f, t->hs, (int)m, vin, 1, 0.0f,
+                vout, 1);
+    for (size_t j = 0; j < n; j++)
+        out[j] = alpha * (double)vout[j];
 }
 
 void nets__tl_predict(const nets_tl *t, const double *a, const double *w, const double *x,

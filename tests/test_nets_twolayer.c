@@ -34,7 +34,7 @@ static void fx_make(fixture *f, size_t n, size_t d, size_t m, nets_act act, nets
     f->w = ms_malloc(m * d, sizeof(double));
     f->ga = ms_malloc(m, sizeof(double));
     f->gw = ms_malloc(m * d, sizeof(double));
-    assert_int_equal(nets__tl_alloc(&f->tl, n, d, m), MS_OK);
+    assert_int_equal(nets__tl_alloc(&f->tl, n, d, m, 0), MS_OK);
     uint64_t s = seed;
     for (size_t k = 0; k < n * d; k++)
         f->x[k] = 2.0 * test_uniform(&s) - 1.0;
@@ -157,7 +157,7 @@ static double objective_at(const nets_2l_params *p, const double *a, const doubl
                            int method) {
     size_t n = p->x.rows, d = p->x.cols;
     nets_tl tl;
-    assert_int_equal(nets__tl_alloc(&tl, n, d, m), MS_OK);
+    assert_int_equal(nets__tl_alloc(&tl, n, d, m, 0), MS_OK);
     tl.act = (nets_act)p->activation;
     tl.loss = (nets_loss)p->loss;
     nets__tl_set_data(&tl, p->x.v, p->y.v, n);

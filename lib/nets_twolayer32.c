@@ -1,0 +1,140 @@
+/* nets_twolayer32.c — the float32 path of the two-layer model: forward pass
+ * and mean-field gradients with sgemm and float workspaces (the
+ * `precision: "float32"` option of the two_layer kind).
+ *
+ * What it is for: the same computation as nets_twolayer.c (spec §2:
+ * H = σ(X Wᵀ), gW = a ⊙ (σ'(H)ᵀ diag(e) X), ga by 1-homogeneity for the ReLU)
+ * with the two GEMMs and the n×m passes in float32, which doubles the GEMM
+ * rate and halves the memory traffic of H. Only these O(nmd) and O(nm)
+ * parts are float: the weights are rounded at each forward (O(md)), the
+ * sums of the predictor f_j, the losses, e_j and the products back in the
+ * particles' update are float64, so the float32 step differs from the
+ * float64 one by float32 round-off of the GEMMs (~1e-7 relative per entry,
+ * ~1e-6 after the sums). Same row and column blocks as the float64 path:
+ * the bits do not depend on the thread count.
+ *
+ * What it is not for: the updates (the algorithms, in float64), the test
+ * predictions and metrics (float64, nets__tl_predict).
+ */
+#include <cblas.h>
+#include <math.h>
+
+#include "ms_vmath.h"
+#include "nets_internal.h"
+
+void nets__act32(nets_act act, float *v, size_t n) {
+    if (act == NETS_RELU) {
+        for (size_t i = 0; i < n; i++)
+            v[i] = v[i] > 0 ? v[i] : 0.0f;
+        return;
+    }
+    /* tanh and sigmoid through the float64 vector exp, 256 at a time (the
+     * same formulas as nets__act). */
+    double buf[256];
+    for (size_t i0 = 0; i0 < n; i0 += 256) {
+        size_t nb = n - i0 < 256 ? n - i0 : 256;
+        for (size_t i = 0; i < nb; i++)
+            buf[i] = act == NETS_TANH ? 2.0 * (double)v[i0 + i] : -(double)v[i0 + i];
+        ms_vexp(buf, buf, nb);
+        for (size_t i = 0; i < nb; i++)
+            v[i0 + i] = act == NETS_TANH ? (float)(1.0 - 2.0 / (buf[i] + 1.0))
+                                         : (float)(1.0 / (1.0 + buf[i]));
+    }
+}
+
+/* Rows [j0, j0+nb), as forward_block of nets_twolayer.c. */
+static double forward_block(nets_tl *t, const nets_simd *k, size_t j0, size_t nb) {
+    const size_t m = t->m, d = t->d;
+    float *h = t->hs + j0 * m;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)d, 1.0f,
+                t->xs + j0 * d, (int)d, t->ws, (int)d, 0.0f, h, (int)m);
+    const double s = t->out_scale, c = s / (double)m, inv = 1.0 / ((double)t->n * s);
+    double sum = 0;
+    for (size_t j = 0; j < nb; j++) {
+        float *row = h + j * m, acc;
+        if (t->act == NETS_RELU) {
+            acc = t->fused ? k->relu_dot_mask_f(row, t->as, m) : k->relu_dot_keep_f(row, t->as, m);
+        } else {
+            nets__act32(t->act, row, m);
+            acc = k->dot_f(row, t->as, m);
+        }
+        double fj = c * (double)acc, dl;
+        sum += nets__loss(t->loss, fj, t->y[j0 + j], &dl);
+        t->f[j0 + j] = fj;
+        t->e[j0 + j] = dl * inv;
+    }
+    return sum;
+}
+
+double nets__tl_forward32(nets_tl *t, const double *a, const double *w, int nt) {
+    const size_t m = t->m, md = t->m * t->d;
+    for (size_t q = 0; q < md; q++)
+        t->ws[q] = (float)w[q];
+    for (size_t i = 0; i < m; i++)
+        t->as[i] = (float)a[i];
+    const size_t rb = nets__tl_row_block(t), nblk = (t->n + rb - 1) / rb;
+    const nets_simd *k = nets__simd_table();
+    nt = nets__tl_threads(t, nt);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (size_t b = 0; b < nblk; b++) {
+        size_t j0 = b * rb;
+        size_t nb = t->n - j0 < rb ? t->n - j0 : rb;
+        t->part[b] = forward_block(t, k, j0, nb);
+    }
+    double sum = 0;
+    for (size_t b = 0; b < nblk; b++)
+        sum += t->part[b];
+    return sum / (double)t->n;
+}
+
+/* Particles [i0, i0+mb), as backward_block of nets_twolayer.c; the m×d
+ * product M lands in the float scratch gs and is widened in the update of
+ * ga, gw. */
+static void backward_block(nets_tl *t, const nets_simd *k, const double *a, const double *w,
+                           double *ga, double *gw, size_t i0, size_t mb) {
+    const size_t m = t->m, d = t->d, n = t->n;
+    const int relu = t->act == NETS_RELU;
+    float *hb = t->hs + i0;
+    if (!(relu && t->fused)) {
+        if (!relu)
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, (int)mb, 1.0f, hb, (int)m, t->es, 1,
+                        0.0f, t->gas + i0, 1);
+        for (size_t j = 0; j < n; j++)
+            k->dact_f(t->act, hb + j * m, mb);
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)n, 1.0f, hb, (int)m,
+                t->xes, (int)d, 0.0f, t->gs + i0 * d, (int)d);
+    for (size_t i = i0; i < i0 + mb; i++) {
+        const float *mi = t->gs + i * d;
+        const double *wi = w + i * d, ai = a[i];
+        double *gi = gw + i * d, dot = 0;
+        for (size_t q = 0; q < d; q++) {
+            double g = (double)mi[q];
+            dot += wi[q] * g;
+            gi[q] = ai * g;
+        }
+        ga[i] = relu ? dot : (double)t->gas[i];
+    }
+}
+
+void nets__tl_backward32(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
+                         int nt) {
+    const size_t n = t->n, d = t->d, ncb = (t->m + NETS_COL_BLOCK - 1) / NETS_COL_BLOCK;
+    const nets_simd *k = nets__simd_table();
+    nt = nets__tl_threads(t, nt);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+#pragma omp for schedule(static)
+        for (size_t j = 0; j < n; j++) {
+            t->es[j] = (float)t->e[j];
+            for (size_t q = 0; q < d; q++)
+                t->xes[j * d + q] = (float)(t->e[j] * t->x[j * d + q]);
+        }
+#pragma omp for schedule(static)
+        for (size_t b = 0; b < ncb; b++) {
+            size_t i0 = b * NETS_COL_BLOCK;
+            size_t mb = t->m - i0 < NETS_COL_BLOCK ? t->m - i0 : NETS_COL_BLOCK;
+            backward_block(t, k, a, w, ga, gw, i0, mb);
+        }
+    }
+}
