@@ -104,16 +104,26 @@ size_t nets__tl_row_block(const nets_tl *t);
 /* Elementwise passes over rows of h, compiled for the CPU's vector width
  * (nets_simd.c); pick the table once per call. */
 typedef struct nets_simd {
-    /* Σ a_i relu(row_i); row ← 1[row > 0] (mask) or relu(row) (keep). */
-    double (*relu_dot_mask_d)(double *restrict row, const double *restrict a, size_t m);
-    double (*relu_dot_keep_d)(double *restrict row, const double *restrict a, size_t m);
-    float (*relu_dot_mask_f)(float *restrict row, const float *restrict a, size_t m);
-    float (*relu_dot_keep_f)(float *restrict row, const float *restrict a, size_t m);
+    /* For nb rows of h (m entries each, contiguous): acc_j = Σ_i a_i
+     * relu(h_ji); h ← 1[h > 0] (mask) or relu(h) (keep). */
+    void (*relu_mask_d)(double *restrict h, const double *restrict a, size_t nb, size_t m,
+                        double *restrict acc);
+    void (*relu_keep_d)(double *restrict h, const double *restrict a, size_t nb, size_t m,
+                        double *restrict acc);
+    void (*relu_mask_f)(float *restrict h, const float *restrict a, size_t nb, size_t m,
+                        float *restrict acc);
+    void (*relu_keep_f)(float *restrict h, const float *restrict a, size_t nb, size_t m,
+                        float *restrict acc);
     double (*dot_d)(const double *restrict x, const double *restrict a, size_t m);
     float (*dot_f)(const float *restrict x, const float *restrict a, size_t m);
-    /* σ' in place from h = σ(p). */
-    void (*dact_d)(nets_act act, double *restrict v, size_t n);
-    void (*dact_f)(nets_act act, float *restrict v, size_t n);
+    /* σ' in place from h = σ(p): nb rows of mb entries at stride ld. */
+    void (*dact_d)(nets_act act, double *restrict h, size_t nb, size_t mb, size_t ld);
+    void (*dact_f)(nets_act act, float *restrict h, size_t nb, size_t mb, size_t ld);
+    /* out_j = e_j x_j for nb rows of d entries. */
+    void (*scale_d)(double *restrict out, const double *restrict x, const double *restrict e,
+                    size_t nb, size_t d);
+    void (*scale_f)(float *restrict out, const float *restrict x, const float *restrict e,
+                    size_t nb, size_t d);
 } nets_simd;
 const nets_simd *nets__simd_table(void);
 /* σ applied in place to n floats (through float64 exp for tanh, sigmoid). */

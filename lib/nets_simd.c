@@ -29,17 +29,21 @@
 #include "ms_simd_internal.h"
 #include "nets_internal.h"
 
-/* acc = Σ a_i relu(row_i); row_i ← 1[row_i > 0] (MASK) or relu(row_i). */
-#define K_RELU_DOT(T, NAME, ATTR, MASK)                                         \
-    ATTR static T NAME(T *restrict row, const T *restrict a, size_t m) {        \
-        T acc = 0;                                                              \
-        _Pragma("omp simd reduction(+ : acc)") for (size_t i = 0; i < m; i++) { \
-            T v = row[i];                                                       \
-            T h = v > 0 ? v : (T)0;                                             \
-            acc += a[i] * h;                                                    \
-            row[i] = MASK ? (v > 0 ? (T)1 : (T)0) : h;                          \
-        }                                                                       \
-        return acc;                                                             \
+/* For each of nb rows of h (length m, stride m): acc_j = Σ_i a_i relu(h_ji)
+ * and h_j ← 1[h_j > 0] (MASK) or relu(h_j). */
+#define K_RELU_ROWS(T, NAME, ATTR, MASK)                                           \
+    ATTR static void NAME(T *restrict h, const T *restrict a, size_t nb, size_t m, \
+                          T *restrict acc) {                                       \
+        for (size_t j = 0; j < nb; j++) {                                          \
+            T *restrict row = h + j * m, s = 0;                                    \
+            _Pragma("omp simd reduction(+ : s)") for (size_t i = 0; i < m; i++) {  \
+                T v = row[i];                                                      \
+                T r = v > 0 ? v : (T)0;                                            \
+                s += a[i] * r;                                                     \
+                row[i] = MASK ? (v > 0 ? (T)1 : (T)0) : r;                         \
+            }                                                                      \
+            acc[j] = s;                                                            \
+        }                                                                          \
     }
 
 #define K_DOT(T, NAME, ATTR)                                                                      \
@@ -49,32 +53,46 @@
         return acc;                                                                               \
     }
 
-/* σ' in place from h = σ(p): ReLU 1[h > 0], tanh 1 − h², sigmoid h(1 − h). */
-#define K_DACT(T, NAME, ATTR)                                                                 \
-    ATTR static void NAME(nets_act act, T *restrict v, size_t n) {                            \
-        if (act == NETS_RELU) {                                                               \
-            _Pragma("omp simd") for (size_t i = 0; i < n; i++) v[i] = v[i] > 0 ? (T)1 : (T)0; \
-        } else if (act == NETS_TANH) {                                                        \
-            _Pragma("omp simd") for (size_t i = 0; i < n; i++) v[i] = (T)1 - v[i] * v[i];     \
-        } else {                                                                              \
-            _Pragma("omp simd") for (size_t i = 0; i < n; i++) v[i] = v[i] * ((T)1 - v[i]);   \
-        }                                                                                     \
+/* σ' in place from h = σ(p), nb rows of length mb at stride ld: ReLU
+ * 1[h > 0], tanh 1 − h², sigmoid h(1 − h). */
+#define K_DACT(T, NAME, ATTR)                                                                      \
+    ATTR static void NAME(nets_act act, T *restrict h, size_t nb, size_t mb, size_t ld) {          \
+        for (size_t j = 0; j < nb; j++) {                                                          \
+            T *restrict v = h + j * ld;                                                            \
+            if (act == NETS_RELU) {                                                                \
+                _Pragma("omp simd") for (size_t i = 0; i < mb; i++) v[i] = v[i] > 0 ? (T)1 : (T)0; \
+            } else if (act == NETS_TANH) {                                                         \
+                _Pragma("omp simd") for (size_t i = 0; i < mb; i++) v[i] = (T)1 - v[i] * v[i];     \
+            } else {                                                                               \
+                _Pragma("omp simd") for (size_t i = 0; i < mb; i++) v[i] = v[i] * ((T)1 - v[i]);   \
+            }                                                                                      \
+        }                                                                                          \
     }
 
-#define K_ALL(ISA, ATTR)                                                         \
-    K_RELU_DOT(double, relu_dot_mask_d_##ISA, ATTR, 1)                           \
-    K_RELU_DOT(double, relu_dot_keep_d_##ISA, ATTR, 0)                           \
-    K_RELU_DOT(float, relu_dot_mask_f_##ISA, ATTR, 1)                            \
-    K_RELU_DOT(float, relu_dot_keep_f_##ISA, ATTR, 0)                            \
-    K_DOT(double, dot_d_##ISA, ATTR)                                             \
-    K_DOT(float, dot_f_##ISA, ATTR)                                              \
-    K_DACT(double, dact_d_##ISA, ATTR)                                           \
-    K_DACT(float, dact_f_##ISA, ATTR)                                            \
-    static const nets_simd table_##ISA =                                         \
-        {                                                                        \
-            relu_dot_mask_d_##ISA, relu_dot_keep_d_##ISA, relu_dot_mask_f_##ISA, \
-            relu_dot_keep_f_##ISA, dot_d_##ISA,           dot_f_##ISA,           \
-            dact_d_##ISA,          dact_f_##ISA,                                 \
+/* out_j = e_j x_j for nb rows of length d. */
+#define K_SCALE_ROWS(T, NAME, ATTR)                                                                \
+    ATTR static void NAME(T *restrict out, const T *restrict x, const T *restrict e, size_t nb,    \
+                          size_t d) {                                                              \
+        for (size_t j = 0; j < nb; j++) {                                                          \
+            const T ej = e[j];                                                                     \
+            _Pragma("omp simd") for (size_t q = 0; q < d; q++) out[j * d + q] = ej * x[j * d + q]; \
+        }                                                                                          \
+    }
+
+#define K_ALL(ISA, ATTR)                                                                           \
+    K_RELU_ROWS(double, relu_mask_d_##ISA, ATTR, 1)                                                \
+    K_RELU_ROWS(double, relu_keep_d_##ISA, ATTR, 0)                                                \
+    K_RELU_ROWS(float, relu_mask_f_##ISA, ATTR, 1)                                                 \
+    K_RELU_ROWS(float, relu_keep_f_##ISA, ATTR, 0)                                                 \
+    K_DOT(double, dot_d_##ISA, ATTR)                                                               \
+    K_DOT(float, dot_f_##ISA, ATTR)                                                                \
+    K_DACT(double, dact_d_##ISA, ATTR)                                                             \
+    K_DACT(float, dact_f_##ISA, ATTR)                                                              \
+    K_SCALE_ROWS(double, scale_d_##ISA, ATTR)                                                      \
+    K_SCALE_ROWS(float, scale_f_##ISA, ATTR)                                                       \
+    static const nets_simd table_##ISA = {                                                         \
+        relu_mask_d_##ISA, relu_keep_d_##ISA, relu_mask_f_##ISA, relu_keep_f_##ISA, dot_d_##ISA,   \
+        dot_f_##ISA,       dact_d_##ISA,      dact_f_##ISA,      scale_d_##ISA,     scale_f_##ISA, \
     };
 
 K_ALL(base, )

@@ -151,16 +151,16 @@ static double forward_block(nets_tl *t, const nets_simd *k, const double *a, con
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)d, 1.0,
                 t->x + j0 * d, (int)d, w, (int)d, 0.0, h, (int)m);
     const double s = t->out_scale, c = s / (double)m, inv = 1.0 / ((double)t->n * s);
-    double sum = 0;
-    for (size_t j = 0; j < nb; j++) {
-        double *row = h + j * m, acc;
-        if (t->act == NETS_RELU) {
-            acc = t->fused ? k->relu_dot_mask_d(row, a, m) : k->relu_dot_keep_d(row, a, m);
-        } else {
-            nets__act(t->act, row, m);
-            acc = k->dot_d(row, a, m);
+    double *acc = t->f + j0, sum = 0;
+    if (t->act == NETS_RELU)
+        (t->fused ? k->relu_mask_d : k->relu_keep_d)(h, a, nb, m, acc);
+    else
+        for (size_t j = 0; j < nb; j++) {
+            nets__act(t->act, h + j * m, m);
+            acc[j] = k->dot_d(h + j * m, a, m);
         }
-        double fj = c * acc, dl;
+    for (size_t j = 0; j < nb; j++) {
+        double fj = c * acc[j], dl;
         sum += nets__loss(t->loss, fj, t->y[j0 + j], &dl);
         t->f[j0 + j] = fj;
         t->e[j0 + j] = dl * inv;
@@ -200,8 +200,7 @@ static void backward_block(nets_tl *t, const nets_simd *k, const double *a, cons
         if (!relu)
             cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)mb, 1.0, hb, (int)m, t->e, 1, 0.0,
                         ga + i0, 1);
-        for (size_t j = 0; j < n; j++)
-            k->dact_d(t->act, hb + j * m, mb);
+        k->dact_d(t->act, hb, n, mb, m);
     }
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)n, 1.0, hb, (int)m,
                 t->xe, (int)d, 0.0, gw + i0 * d, (int)d);
@@ -224,14 +223,16 @@ void nets__tl_backward(nets_tl *t, const double *a, const double *w, double *ga,
         return;
     }
     const size_t n = t->n, d = t->d, ncb = (t->m + NETS_COL_BLOCK - 1) / NETS_COL_BLOCK;
+    const size_t nrb = (n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK;
     const nets_simd *k = nets__simd_table();
     nt = nets__tl_threads(t, nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
 #pragma omp for schedule(static)
-        for (size_t j = 0; j < n; j++)
-            for (size_t q = 0; q < d; q++)
-                t->xe[j * d + q] = t->e[j] * t->x[j * d + q];
+        for (size_t b = 0; b < nrb; b++) {
+            size_t j0 = b * NETS_ROW_BLOCK, nb = n - j0 < NETS_ROW_BLOCK ? n - j0 : NETS_ROW_BLOCK;
+            k->scale_d(t->xe + j0 * d, t->x + j0 * d, t->e + j0, nb, d);
+        }
 #pragma omp for schedule(static)
         for (size_t b = 0; b < ncb; b++) {
             size_t i0 = b * NETS_COL_BLOCK;

@@ -49,16 +49,17 @@ static double forward_block(nets_tl *t, const nets_simd *k, size_t j0, size_t nb
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)d, 1.0f,
                 t->xs + j0 * d, (int)d, t->ws, (int)d, 0.0f, h, (int)m);
     const double s = t->out_scale, c = s / (double)m, inv = 1.0 / ((double)t->n * s);
+    float *acc = t->es + j0; /* free until the backward */
     double sum = 0;
-    for (size_t j = 0; j < nb; j++) {
-        float *row = h + j * m, acc;
-        if (t->act == NETS_RELU) {
-            acc = t->fused ? k->relu_dot_mask_f(row, t->as, m) : k->relu_dot_keep_f(row, t->as, m);
-        } else {
-            nets__act32(t->act, row, m);
-            acc = k->dot_f(row, t->as, m);
+    if (t->act == NETS_RELU)
+        (t->fused ? k->relu_mask_f : k->relu_keep_f)(h, t->as, nb, m, acc);
+    else
+        for (size_t j = 0; j < nb; j++) {
+            nets__act32(t->act, h + j * m, m);
+            acc[j] = k->dot_f(h + j * m, t->as, m);
         }
-        double fj = c * (double)acc, dl;
+    for (size_t j = 0; j < nb; j++) {
+        double fj = c * (double)acc[j], dl;
         sum += nets__loss(t->loss, fj, t->y[j0 + j], &dl);
         t->f[j0 + j] = fj;
         t->e[j0 + j] = dl * inv;
@@ -99,8 +100,7 @@ static void backward_block(nets_tl *t, const nets_simd *k, const double *a, cons
         if (!relu)
             cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, (int)mb, 1.0f, hb, (int)m, t->es, 1,
                         0.0f, t->gas + i0, 1);
-        for (size_t j = 0; j < n; j++)
-            k->dact_f(t->act, hb + j * m, mb);
+        k->dact_f(t->act, hb, n, mb, m);
     }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)n, 1.0f, hb, (int)m,
                 t->xes, (int)d, 0.0f, t->gs + i0 * d, (int)d);
@@ -120,15 +120,19 @@ static void backward_block(nets_tl *t, const nets_simd *k, const double *a, cons
 void nets__tl_backward32(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
                          int nt) {
     const size_t n = t->n, d = t->d, ncb = (t->m + NETS_COL_BLOCK - 1) / NETS_COL_BLOCK;
+    const size_t nrb = (n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK;
     const nets_simd *k = nets__simd_table();
     nt = nets__tl_threads(t, nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
+        /* Rows e_j x_j from the rounded x and e (float32 round-off, as any
+         * float32 product). */
 #pragma omp for schedule(static)
-        for (size_t j = 0; j < n; j++) {
-            t->es[j] = (float)t->e[j];
-            for (size_t q = 0; q < d; q++)
-                t->xes[j * d + q] = (float)(t->e[j] * t->x[j * d + q]);
+        for (size_t b = 0; b < nrb; b++) {
+            size_t j0 = b * NETS_ROW_BLOCK, nb = n - j0 < NETS_ROW_BLOCK ? n - j0 : NETS_ROW_BLOCK;
+            for (size_t j = j0; j < j0 + nb; j++)
+                t->es[j] = (float)t->e[j];
+            k->scale_f(t->xes + j0 * d, t->xs + j0 * d, t->es + j0, nb, d);
         }
 #pragma omp for schedule(static)
         for (size_t b = 0; b < ncb; b++) {
