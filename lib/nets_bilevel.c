@@ -68,37 +68,44 @@ void nets__bilevel_free(nets_bilevel *b) {
 enum { GB = 256 };
 
 /* Upper triangle (row-major) of C = α AᵀA (trans, A rows×cols → cols×cols)
- * or α AAᵀ (rows×rows), by fixed block rows so that threads do not change
- * the bits. A is float64 (ad) or float32 (af); a float32 Gram matrix is
- * formed in c32 and widened into C. */
+ * or α AAᵀ (rows×rows), by tiles: diagonal tiles by SYRK, the others by
+ * GEMM, each entry by one BLAS call whatever the thread count (the tiles
+ * depend on the size only: 256, or two per side below 512 so that two
+ * threads share even a small matrix). A is float64 (ad) or float32 (af);
+ * a float32 Gram matrix is formed in c32 and widened into C. */
 static void gram_upper(const double *ad, const float *af, size_t rows, size_t cols, int trans,
                        double alpha, double *C, float *c32, int nt) {
     size_t k = trans ? cols : rows, inner = trans ? rows : cols;
-    size_t nb = (k + GB - 1) / GB;
+    size_t tile = k <= 2 * GB ? (k + 1) / 2 : GB, nb = (k + tile - 1) / tile;
     CBLAS_TRANSPOSE ta = trans ? CblasTrans : CblasNoTrans;
     CBLAS_TRANSPOSE tb = trans ? CblasNoTrans : CblasTrans;
     if ((double)k * (double)k * (double)inner < 1e6)
         nt = 1; /* too small to be worth a parallel region */
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic)
-    for (size_t bi = 0; bi < nb; bi++) {
-        size_t i0 = bi * GB, w = k - i0 < GB ? k - i0 : GB, rest = k - i0 - w;
-        size_t off = trans ? i0 : i0 * cols, off2 = trans ? i0 + w : (i0 + w) * cols;
+    for (size_t it = 0; it < nb * nb; it++) {
+        size_t bi = it / nb, bj = it % nb;
+        if (bj < bi)
+            continue;
+        size_t i0 = bi * tile, j0 = bj * tile;
+        size_t wi = k - i0 < tile ? k - i0 : tile, wj = k - j0 < tile ? k - j0 : tile;
+        size_t oi = trans ? i0 : i0 * cols, oj = trans ? j0 : j0 * cols;
         if (!af) {
-            cblas_dsyrk(CblasRowMajor, CblasUpper, ta, (int)w, (int)inner, alpha, ad + off,
-                        (int)cols, 0.0, C + i0 * k + i0, (int)k);
-            if (rest)
-                cblas_dgemm(CblasRowMajor, ta, tb, (int)w, (int)rest, (int)inner, alpha, ad + off,
-                            (int)cols, ad + off2, (int)cols, 0.0, C + i0 * k + i0 + w, (int)k);
+            if (bi == bj)
+                cblas_dsyrk(CblasRowMajor, CblasUpper, ta, (int)wi, (int)inner, alpha, ad + oi,
+                            (int)cols, 0.0, C + i0 * k + i0, (int)k);
+            else
+                cblas_dgemm(CblasRowMajor, ta, tb, (int)wi, (int)wj, (int)inner, alpha, ad + oi,
+                            (int)cols, ad + oj, (int)cols, 0.0, C + i0 * k + j0, (int)k);
             continue;
         }
-        cblas_ssyrk(CblasRowMajor, CblasUpper, ta, (int)w, (int)inner, (float)alpha, af + off,
-                    (int)cols, 0.0f, c32 + i0 * k + i0, (int)k);
-        if (rest)
-            cblas_sgemm(CblasRowMajor, ta, tb, (int)w, (int)rest, (int)inner, (float)alpha,
-                        af + off, (int)cols, af + off2, (int)cols, 0.0f, c32 + i0 * k + i0 + w,
-                        (int)k);
-        for (size_t i = i0; i < i0 + w; i++)
-            for (size_t j = i; j < k; j++)
+        if (bi == bj)
+            cblas_ssyrk(CblasRowMajor, CblasUpper, ta, (int)wi, (int)inner, (float)alpha, af + oi,
+                        (int)cols, 0.0f, c32 + i0 * k + i0, (int)k);
+        else
+            cblas_sgemm(CblasRowMajor, ta, tb, (int)wi, (int)wj, (int)inner, (float)alpha, af + oi,
+                        (int)cols, af + oj, (int)cols, 0.0f, c32 + i0 * k + j0, (int)k);
+        for (size_t i = i0; i < i0 + wi; i++)
+            for (size_t j = bi == bj ? i : j0; j < j0 + wj; j++)
                 C[i * k + j] = (double)c32[i * k + j];
     }
 }

@@ -51,10 +51,11 @@ typedef struct nets_tl {
     /* Workspaces (owned), float64 mode: */
     double *h;  /* n×m: σ(x wᵀ) after forward (the mask when fused); σ' after backward */
     double *xe; /* n×d: rows e_j x_j, built by the backward */
+    double *gw2, *ga2; /* m×d, m: second row half's partials (nets__tl_splits) */
     /* float32 mode: the same in float, x rounded once per nets__tl_set_data,
-     * the weights of the last forward, the backward's m×d product and scratch
-     * vectors (e: n, ga: m, matrix-vector products: n + m). */
-    float *hs, *xs, *xes, *ws, *as, *gs, *es, *gas, *vs;
+     * the weights of the last forward, the backward's m×d products and
+     * scratch vectors (e: n, ga: m, matrix-vector products: n + m). */
+    float *hs, *xs, *xes, *ws, *as, *gs, *es, *gas, *vs, *gs2, *gas2;
     double *f, *e; /* n: predictor (with scale s) and residual weights */
     double *part;  /* per row block partial losses */
     size_t n_cap;  /* rows the workspaces were sized for */
@@ -100,6 +101,9 @@ void nets__tl_backward32(nets_tl *t, const double *a, const double *w, double *g
 int nets__tl_threads(const nets_tl *t, int nt);
 /* Rows per forward block: a function of m and the precision only. */
 size_t nets__tl_row_block(const nets_tl *t);
+/* Row halves of the backward: 2 when m <= NETS_COL_BLOCK (one column
+ * block) and n >= 2 NETS_ROW_BLOCK, else 1. A function of the sizes only. */
+size_t nets__tl_splits(const nets_tl *t);
 
 /* Elementwise passes over rows of h, compiled for the CPU's vector width
  * (nets_simd.c); pick the table once per call. */

@@ -41,11 +41,16 @@ ms_status nets__tl_alloc(nets_tl *t, size_t n_cap, size_t d, size_t m, int singl
         t->es = ms_malloc(n_cap, sizeof(float));
         t->gas = ms_malloc(m, sizeof(float));
         t->vs = ms_malloc(n_cap + m, sizeof(float));
-        ok = ok && t->hs && t->xs && t->xes && t->ws && t->as && t->gs && t->es && t->gas && t->vs;
+        t->gs2 = ms_malloc(m * d, sizeof(float));
+        t->gas2 = ms_malloc(m, sizeof(float));
+        ok = ok && t->hs && t->xs && t->xes && t->ws && t->as && t->gs && t->es && t->gas &&
+             t->vs && t->gs2 && t->gas2;
     } else {
         t->h = ms_malloc_aligned(n_cap * m, sizeof(double));
         t->xe = ms_malloc(n_cap * d, sizeof(double));
-        ok = ok && t->h && t->xe;
+        t->gw2 = ms_malloc(m * d, sizeof(double));
+        t->ga2 = ms_malloc(m, sizeof(double));
+        ok = ok && t->h && t->xe && t->gw2 && t->ga2;
     }
     if (!ok) {
         nets__tl_free(t);
@@ -64,15 +69,18 @@ void nets__tl_free(nets_tl *t) {
         return;
     ms_free_aligned(t->h);
     ms_free_aligned(t->hs);
-    float *fl[] = {t->xs, t->xes, t->ws, t->as, t->gs, t->es, t->gas, t->vs};
+    float *fl[] = {t->xs, t->xes, t->ws, t->as, t->gs, t->es, t->gas, t->vs, t->gs2, t->gas2};
     for (size_t k = 0; k < sizeof fl / sizeof fl[0]; k++)
         ms_free(fl[k]);
     ms_free(t->xe);
+    ms_free(t->gw2);
+    ms_free(t->ga2);
     ms_free(t->f);
     ms_free(t->e);
     ms_free(t->part);
-    t->h = t->xe = t->f = t->e = t->part = NULL;
+    t->h = t->xe = t->gw2 = t->ga2 = t->f = t->e = t->part = NULL;
     t->hs = t->xs = t->xes = t->ws = t->as = t->gs = t->es = t->gas = t->vs = NULL;
+    t->gs2 = t->gas2 = NULL;
 }
 
 void nets__tl_set_data(nets_tl *t, const double *x, const double *y, size_t n) {
@@ -186,33 +194,52 @@ double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt) {
     return sum / (double)t->n;
 }
 
-/* Particles [i0, i0+mb). With M_i = Σ_j σ'(p_ji) e_j x_j, one GEMM of the
- * columns of σ'(P) (in place of σ(P), or the fused mask) with the rows
- * e_j x_j gives gw_i = a_i M_i; ga_i = Σ_j e_j σ(p_ji) is, for the ReLU,
- * w_i·M_i by 1-homogeneity (relu(p) = 1[p > 0] p), otherwise a GEMV of
- * σ(P) with e taken before σ' overwrites it. */
-static void backward_block(nets_tl *t, const nets_simd *k, const double *a, const double *w,
-                           double *ga, double *gw, size_t i0, size_t mb) {
-    const size_t m = t->m, d = t->d, n = t->n;
+size_t nets__tl_splits(const nets_tl *t) {
+    /* Rows are split in two halves when the particles make a single column
+     * block (m <= NETS_COL_BLOCK), so that two threads share the backward
+     * GEMM; a function of the sizes only, like every other block. */
+    return t->m <= NETS_COL_BLOCK && t->n >= 2 * NETS_ROW_BLOCK ? 2 : 1;
+}
+
+/* Work item of the backward: particles [i0, i0+mb) over rows [j0, j0+nr).
+ * With M_i = Σ_j σ'(p_ji) e_j x_j, one GEMM of the columns of σ'(P) (in
+ * place of σ(P), or the fused mask) with the rows e_j x_j gives the partial
+ * M into P (m×d); for tanh and sigmoid, ga's partial Σ_j e_j σ(p_ji) goes
+ * into g by a GEMV of σ(P) with e taken before σ' overwrites it. */
+static void backward_part(nets_tl *t, const nets_simd *k, double *g, double *P, size_t i0,
+                          size_t mb, size_t j0, size_t nr) {
+    const size_t m = t->m, d = t->d;
     const int relu = t->act == NETS_RELU;
-    double *hb = t->h + i0;
+    double *hb = t->h + j0 * m + i0;
     if (!(relu && t->fused)) {
         if (!relu)
-            cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)mb, 1.0, hb, (int)m, t->e, 1, 0.0,
-                        ga + i0, 1);
-        k->dact_d(t->act, hb, n, mb, m);
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)nr, (int)mb, 1.0, hb, (int)m, t->e + j0, 1,
+                        0.0, g + i0, 1);
+        k->dact_d(t->act, hb, nr, mb, m);
     }
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)n, 1.0, hb, (int)m,
-                t->xe, (int)d, 0.0, gw + i0 * d, (int)d);
-    for (size_t i = i0; i < i0 + mb; i++) {
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)nr, 1.0, hb, (int)m,
+                t->xe + j0 * d, (int)d, 0.0, P + i0 * d, (int)d);
+}
+
+/* Particles [i0, i1): gw_i = a_i M_i and, for the ReLU, ga_i = w_i·M_i by
+ * 1-homogeneity (relu(p) = 1[p > 0] p); M (and tanh/sigmoid's ga) is the
+ * sum of the row halves' partials when the rows were split. */
+static void backward_finish(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
+                            size_t i0, size_t i1, int split) {
+    const size_t d = t->d;
+    const int relu = t->act == NETS_RELU;
+    for (size_t i = i0; i < i1; i++) {
         double *gi = gw + i * d, dot = 0;
-        const double *wi = w + i * d, ai = a[i];
+        const double *wi = w + i * d, *g2 = t->gw2 + i * d, ai = a[i];
         for (size_t q = 0; q < d; q++) {
-            dot += wi[q] * gi[q];
-            gi[q] *= ai;
+            double mq = split ? gi[q] + g2[q] : gi[q];
+            dot += wi[q] * mq;
+            gi[q] = ai * mq;
         }
         if (relu)
             ga[i] = dot;
+        else if (split)
+            ga[i] += t->ga2[i];
     }
 }
 
@@ -223,7 +250,7 @@ void nets__tl_backward(nets_tl *t, const double *a, const double *w, double *ga,
         return;
     }
     const size_t n = t->n, d = t->d, ncb = (t->m + NETS_COL_BLOCK - 1) / NETS_COL_BLOCK;
-    const size_t nrb = (n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK;
+    const size_t nrb = (n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK, ns = nets__tl_splits(t);
     const nets_simd *k = nets__simd_table();
     nt = nets__tl_threads(t, nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -234,10 +261,18 @@ void nets__tl_backward(nets_tl *t, const double *a, const double *w, double *ga,
             k->scale_d(t->xe + j0 * d, t->x + j0 * d, t->e + j0, nb, d);
         }
 #pragma omp for schedule(static)
-        for (size_t b = 0; b < ncb; b++) {
-            size_t i0 = b * NETS_COL_BLOCK;
+        for (size_t it = 0; it < ncb * ns; it++) {
+            size_t b = it / ns, q = it % ns, i0 = b * NETS_COL_BLOCK;
             size_t mb = t->m - i0 < NETS_COL_BLOCK ? t->m - i0 : NETS_COL_BLOCK;
-            backward_block(t, k, a, w, ga, gw, i0, mb);
+            size_t j0 = q * (n / ns), nr = q + 1 < ns ? n / ns : n - j0;
+            backward_part(t, k, q ? t->ga2 : ga, q ? t->gw2 : gw, i0, mb, j0, nr);
+            if (ns == 1)
+                backward_finish(t, a, w, ga, gw, i0, i0 + mb, 0);
+        }
+        if (ns > 1) {
+#pragma omp for schedule(static)
+            for (size_t i = 0; i < t->m; i++)
+                backward_finish(t, a, w, ga, gw, i, i + 1, 1);
         }
     }
 }

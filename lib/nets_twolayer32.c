@@ -88,39 +88,46 @@ double nets__tl_forward32(nets_tl *t, const double *a, const double *w, int nt) 
     return sum / (double)t->n;
 }
 
-/* Particles [i0, i0+mb), as backward_block of nets_twolayer.c; the m×d
- * product M lands in the float scratch gs and is widened in the update of
- * ga, gw. */
-static void backward_block(nets_tl *t, const nets_simd *k, const double *a, const double *w,
-                           double *ga, double *gw, size_t i0, size_t mb) {
-    const size_t m = t->m, d = t->d, n = t->n;
+/* Work item of the backward, as backward_part of nets_twolayer.c: the
+ * partial m×d product lands in the float scratch P (gs or gs2). */
+static void backward_part(nets_tl *t, const nets_simd *k, float *g, float *P, size_t i0, size_t mb,
+                          size_t j0, size_t nr) {
+    const size_t m = t->m, d = t->d;
     const int relu = t->act == NETS_RELU;
-    float *hb = t->hs + i0;
+    float *hb = t->hs + j0 * m + i0;
     if (!(relu && t->fused)) {
         if (!relu)
-            cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, (int)mb, 1.0f, hb, (int)m, t->es, 1,
-                        0.0f, t->gas + i0, 1);
-        k->dact_f(t->act, hb, n, mb, m);
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)nr, (int)mb, 1.0f, hb, (int)m, t->es + j0,
+                        1, 0.0f, g + i0, 1);
+        k->dact_f(t->act, hb, nr, mb, m);
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)n, 1.0f, hb, (int)m,
-                t->xes, (int)d, 0.0f, t->gs + i0 * d, (int)d);
-    for (size_t i = i0; i < i0 + mb; i++) {
-        const float *mi = t->gs + i * d;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)nr, 1.0f, hb, (int)m,
+                t->xes + j0 * d, (int)d, 0.0f, P + i0 * d, (int)d);
+}
+
+/* Particles [i0, i1): widen M (the sum of the halves' partials when split)
+ * into gw_i = a_i M_i and ga_i (w_i·M_i for the ReLU). */
+static void backward_finish(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
+                            size_t i0, size_t i1, int split) {
+    const size_t d = t->d;
+    const int relu = t->act == NETS_RELU;
+    for (size_t i = i0; i < i1; i++) {
+        const float *m1 = t->gs + i * d, *m2 = t->gs2 + i * d;
         const double *wi = w + i * d, ai = a[i];
         double *gi = gw + i * d, dot = 0;
         for (size_t q = 0; q < d; q++) {
-            double g = (double)mi[q];
+            double g = split ? (double)m1[q] + (double)m2[q] : (double)m1[q];
             dot += wi[q] * g;
             gi[q] = ai * g;
         }
-        ga[i] = relu ? dot : (double)t->gas[i];
+        ga[i] = relu ? dot : split ? (double)t->gas[i] + (double)t->gas2[i] : (double)t->gas[i];
     }
 }
 
 void nets__tl_backward32(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
                          int nt) {
     const size_t n = t->n, d = t->d, ncb = (t->m + NETS_COL_BLOCK - 1) / NETS_COL_BLOCK;
-    const size_t nrb = (n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK;
+    const size_t nrb = (n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK, ns = nets__tl_splits(t);
     const nets_simd *k = nets__simd_table();
     nt = nets__tl_threads(t, nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -135,10 +142,18 @@ void nets__tl_backward32(nets_tl *t, const double *a, const double *w, double *g
             k->scale_f(t->xes + j0 * d, t->xs + j0 * d, t->es + j0, nb, d);
         }
 #pragma omp for schedule(static)
-        for (size_t b = 0; b < ncb; b++) {
-            size_t i0 = b * NETS_COL_BLOCK;
+        for (size_t it = 0; it < ncb * ns; it++) {
+            size_t b = it / ns, q = it % ns, i0 = b * NETS_COL_BLOCK;
             size_t mb = t->m - i0 < NETS_COL_BLOCK ? t->m - i0 : NETS_COL_BLOCK;
-            backward_block(t, k, a, w, ga, gw, i0, mb);
+            size_t j0 = q * (n / ns), nr = q + 1 < ns ? n / ns : n - j0;
+            backward_part(t, k, q ? t->gas2 : t->gas, q ? t->gs2 : t->gs, i0, mb, j0, nr);
+            if (ns == 1)
+                backward_finish(t, a, w, ga, gw, i0, i0 + mb, 0);
+        }
+        if (ns > 1) {
+#pragma omp for schedule(static)
+            for (size_t i = 0; i < t->m; i++)
+                backward_finish(t, a, w, ga, gw, i, i + 1, 1);
         }
     }
 }

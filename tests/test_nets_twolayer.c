@@ -60,21 +60,27 @@ static void fx_free(fixture *f) {
     ms_free(f->gw);
 }
 
-/* Smallest |w_i·x_j| (ReLU kinks must be avoided by finite differences). */
-static double min_preact(const fixture *f) {
+/* Smallest |w_i·x_j| over j (ReLU kinks must be avoided by finite
+ * differences). */
+static double min_preact(const fixture *f, size_t i) {
     double mn = INFINITY;
-    for (size_t j = 0; j < f->n; j++)
-        for (size_t i = 0; i < f->m; i++) {
-            double p = 0;
-            for (size_t k = 0; k < f->d; k++)
-                p += f->w[i * f->d + k] * f->x[j * f->d + k];
-            mn = fabs(p) < mn ? fabs(p) : mn;
-        }
+    for (size_t j = 0; j < f->n; j++) {
+        double p = 0;
+        for (size_t k = 0; k < f->d; k++)
+            p += f->w[i * f->d + k] * f->x[j * f->d + k];
+        mn = fabs(p) < mn ? fabs(p) : mn;
+    }
     return mn;
 }
 
 /* Oracle 1: m ∂(R(s f)/s²)/∂u by central differences (h = 1e-6) equals the
- * mean-field gradient, every activation, both losses, two output scales. */
+ * mean-field gradient, every activation, both losses, two output scales;
+ * with n = 530 rows the backward splits its rows in two halves
+ * (nets__tl_splits), with n = 23 it does not. ReLU: the input weights of a
+ * particle with a pre-activation |w_i·x_j| < 1e-5 are skipped (a difference
+ * of step h crosses the kink only below h|x_j| <= 2e-6; spec §10.1's 1e-3
+ * is a wider margin, which 530 rows rarely leave); at least half of all
+ * coordinates are checked. */
 static void gradients_match_finite_differences(void **st) {
     (void)st;
     const double h = 1e-6;
@@ -83,17 +89,17 @@ static void gradients_match_finite_differences(void **st) {
             for (int sc = 0; sc < 2; sc++) {
                 fixture f;
                 uint64_t seed = 11 + (uint64_t)(act * 4 + loss * 2 + sc);
-                fx_make(&f, 23, 4, 6, (nets_act)act, (nets_loss)loss, seed);
-                while (act == NETS_RELU && min_preact(&f) < 1e-3) {
-                    fx_free(&f);
-                    fx_make(&f, 23, 4, 6, (nets_act)act, (nets_loss)loss, seed += 100);
-                }
+                size_t n = loss ? 530 : 23, checked = 0;
+                fx_make(&f, n, 4, 6, (nets_act)act, (nets_loss)loss, seed);
+                assert_int_equal(nets__tl_splits(&f.tl), loss ? 2 : 1);
                 f.tl.out_scale = sc ? 2.385 : 1.0;
                 f.tl.fused = sc; /* ReLU: both backward paths */
                 const double s2 = f.tl.out_scale * f.tl.out_scale;
                 nets__tl_forward(&f.tl, f.a, f.w, 1);
                 nets__tl_backward(&f.tl, f.a, f.w, f.ga, f.gw, 1);
                 for (size_t k = 0; k < f.m * (f.d + 1); k++) {
+                    if (k >= f.m && act == NETS_RELU && min_preact(&f, (k - f.m) / f.d) < 1e-5)
+                        continue;
                     double *u = k < f.m ? f.a + k : f.w + (k - f.m);
                     double an = k < f.m ? f.ga[k] : f.gw[k - f.m];
                     double u0 = *u;
@@ -104,19 +110,25 @@ static void gradients_match_finite_differences(void **st) {
                     *u = u0;
                     double fd = (double)f.m * (fp - fm) / (2 * h);
                     assert_close(fd, an, 1e-6, 1e-8);
+                    checked++;
                 }
+                assert_true(checked >= f.m * (f.d + 1) / 2);
                 fx_free(&f);
             }
 }
 
-/* Same bits whatever the thread count: fixed blocks (several of each). */
+/* Same bits whatever the thread count: fixed blocks (several of each), and
+ * the two row halves of a single column block. */
 static void threads_do_not_change_the_bits(void **st) {
     (void)st;
-    for (int fused = 0; fused < 2; fused++) {
+    for (int v = 0; v < 4; v++) {
         fixture f1, f2;
+        int fused = v % 2;
         nets_act act = fused ? NETS_RELU : NETS_TANH;
-        fx_make(&f1, 600, 7, 300, act, NETS_SQUARE, 5);
-        fx_make(&f2, 600, 7, 300, act, NETS_SQUARE, 5);
+        size_t n = v < 2 ? 600 : 900, m = v < 2 ? 300 : 120;
+        fx_make(&f1, n, 7, m, act, NETS_SQUARE, 5);
+        fx_make(&f2, n, 7, m, act, NETS_SQUARE, 5);
+        assert_int_equal(nets__tl_splits(&f1.tl), v < 2 ? 1 : 2);
         f1.tl.fused = f2.tl.fused = fused;
         double l1 = nets__tl_forward(&f1.tl, f1.a, f1.w, 1);
         double l2 = nets__tl_forward(&f2.tl, f2.a, f2.w, 2);
