@@ -1,7 +1,8 @@
 /* nets_meanfield.c — per-step timing of the two_layer kind (mean-field.md
  * §12): B1 PGD step (ReLU, square loss, full batch), B2 MFLD-lifting step,
  * B3 MFLD-bilevel step, at sizes S, M, L, and the machine's dgemm rate on the
- * forward GEMM's shape (the "dgemm bound" of the issue).
+ * forward GEMM's shape (the "dgemm bound" of the issue); B4, one conic step
+ * of the deconvolution kind with m = 100, 1000, 4000 (sizes S, M, L).
  *
  * Usage: nets_meanfield [--threads T] [--sizes S,M,L,X] [--bench B1,B2,B3]
  *                       [--precision f64,f32] [--reps R] [--dump DIR]
@@ -21,9 +22,11 @@
 
 #include "ms_kind.h"
 #include "ms_params.h"
+#include "ms_value.h"
 #include "nets_run_internal.h"
 
 extern const ms_kind nets_two_layer;
+extern const ms_kind nets_deconvolution;
 
 static double now(void) {
     struct timespec t;
@@ -147,6 +150,80 @@ static void run(const size_def *s, int bench, int threads, int reps, int single)
     ms_params_free(&nets__2l_fields, &p);
 }
 
+/* B4 of §12: one conic step of the deconvolution kind (1-D, Dirichlet
+ * K = 8, m0 = 5 planted spikes) with m = 100, 1000, 4000 particles for the
+ * sizes S, M, L. The kind works in the grid form (N = 2K + 1 observations:
+ * O(Nm) kernel values per step); the spec's torch anchor in the Gram form
+ * (O(m²)); both compute the same step (quadrature exact for the Dirichlet
+ * kernel, mean-field.md §7), which --dump/--check verifies. The kind's
+ * parameters are set by name through its field table. */
+static void set_field(const ms_fields *fs, void *p, const char *name, double v) {
+    const ms_field *f = ms_fields_find(fs, name);
+    char *at = (char *)p + f->offset;
+    if (f->type == MS_F_DOUBLE)
+        *(double *)at = v;
+    else if (f->type == MS_F_INT)
+        *(long long *)at = (long long)v;
+    else
+        *(int *)at = (int)v; /* BOOL, ENUM index */
+}
+
+static const size_t b4_m[] = {100, 1000, 4000};
+
+static void *b4_params(size_t m) {
+    const ms_fields *fs = nets_deconvolution.params;
+    void *p = calloc(1, fs->size);
+    ms_params_defaults(fs, p);
+    set_field(fs, p, "K", 8);
+    set_field(fs, p, "m0", 5);
+    set_field(fs, p, "m", (double)m);
+    set_field(fs, p, "method", ms_enum_index(ms_fields_find(fs, "method")->choices, "conic"));
+    set_field(fs, p, "lambda", 1e-2);
+    set_field(fs, p, "alpha", 1e-3);
+    set_field(fs, p, "beta", 1e-4);
+    set_field(fs, p, "tol", 0);
+    set_field(fs, p, "max_iter", 1e9);
+    set_field(fs, p, "stream_every", 1e9);
+    set_field(fs, p, "heavy_every", 1e9);
+    set_field(fs, p, "seed", 1);
+    return p;
+}
+
+static void run_b4(size_t k, int threads, int reps) {
+    const ms_kind *kd = &nets_deconvolution;
+    void *p = b4_params(b4_m[k]);
+    ms_ctx ctx = {threads, NULL};
+    ms_err err;
+    void *S = calloc(1, kd->state_size);
+    if (kd->init(S, p, &ctx, &err) != MS_OK) {
+        printf("B4 %s: init failed: %s\n", sizes[k].name, err.msg);
+        exit(1);
+    }
+    ms_progress prog;
+    memset(&prog, 0, sizeof prog);
+    int warm = 20;
+    double *t = malloc((size_t)reps * sizeof(double));
+    for (int q = 0; q < warm + reps; q++) {
+        double t0 = now();
+        if (kd->step(S, &ctx, &prog, &err) != MS_OK) {
+            printf("B4 %s: step failed: %s\n", sizes[k].name, err.msg);
+            exit(1);
+        }
+        if (q >= warm)
+            t[q - warm] = now() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof(double), cmp);
+    printf("B4 %s m=%zu m0=5 K=8 threads=%d f64: median %.3f ms  p90 %.3f ms  best %.3f ms\n",
+           sizes[k].name, b4_m[k], threads, 1e3 * t[reps / 2], 1e3 * t[(reps * 9) / 10],
+           1e3 * t[0]);
+    fflush(stdout);
+    free(t);
+    kd->fini(S);
+    free(S);
+    ms_params_free(kd->params, p);
+    free(p);
+}
+
 static void write_bin(const char *dir, const char *name, const double *v, size_t n) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s.bin", dir, name);
@@ -193,7 +270,41 @@ static void dump(const char *dir) {
             free(S);
             ms_params_free(&nets__2l_fields, &p);
         }
-    printf("dump: S size, B1 and B3 (tau = 0), float64 and float32\n");
+    /* B4, m = 100: the state before and after one conic step, and the spikes. */
+    const ms_kind *kd = &nets_deconvolution;
+    void *p = b4_params(b4_m[0]);
+    ms_ctx ctx = {1, NULL};
+    ms_err err;
+    void *S = calloc(1, kd->state_size);
+    if (kd->init(S, p, &ctx, &err) != MS_OK)
+        exit(1);
+    for (int q = 0; q < 2; q++) {
+        ms_value *v = ms_value_new_object();
+        if (!v || kd->result(S, v, &err) != MS_OK)
+            exit(1);
+        size_t r, c;
+        const ms_value *mu = ms_value_get(v, "signed_measure"), *sp = ms_value_get(v, "spikes");
+        const double *rr = ms_value_data(ms_value_get(v, "r"), &r, &c);
+        write_bin(dir, q ? "b4_r1" : "b4_r0", rr, r * c);
+        const double *th = ms_value_data(ms_value_get(mu, "points"), &r, &c);
+        write_bin(dir, q ? "b4_th1" : "b4_th0", th, r * c);
+        if (!q) {
+            const double *spp = ms_value_data(ms_value_get(sp, "points"), &r, &c);
+            write_bin(dir, "b4_sp", spp, r * c);
+            const double *spw = ms_value_data(ms_value_get(sp, "weights"), &r, &c);
+            write_bin(dir, "b4_sw", spw, r * c);
+        }
+        ms_value_free(v);
+        ms_progress prog;
+        memset(&prog, 0, sizeof prog);
+        if (!q && kd->step(S, &ctx, &prog, &err) != MS_OK)
+            exit(1);
+    }
+    kd->fini(S);
+    free(S);
+    ms_params_free(kd->params, p);
+    free(p);
+    printf("dump: S size, B1 and B3 (tau = 0), float64 and float32; B4 (m = 100)\n");
 }
 
 int main(int argc, char **argv) {
@@ -215,7 +326,7 @@ int main(int argc, char **argv) {
             return 0;
         }
     }
-    for (int b = 1; b <= 3; b++) {
+    for (int b = 1; b <= 4; b++) {
         char tag[4];
         snprintf(tag, sizeof tag, "B%d", b);
         if (!strstr(benches, tag))
@@ -223,6 +334,11 @@ int main(int argc, char **argv) {
         for (size_t k = 0; k < NSIZES; k++) {
             if (!strstr(which, sizes[k].name))
                 continue;
+            if (b == 4) {
+                if (k < 3) /* S, M, L: m = 100, 1000, 4000 */
+                    run_b4(k, threads, reps);
+                continue;
+            }
             int r = sizes[k].name[0] == 'L' ? (reps < 10 ? reps : 10) : reps;
             /* Both precisions back to back, so that they see the same load. */
             for (int single = 0; single <= 1; single++)

@@ -3,7 +3,9 @@
 B1 (PGD, two-layer ReLU, square loss), B2 (MFLD lifting: B1 + noise) and
 B3 (MFLD bilevel: exact ridge solve by Cholesky, drift, tangent projection,
 noise, renormalisation), float64 and float32, sizes S/M/L, at a given number
-of threads. Manual variants under torch.no_grad(), as the spec says.
+of threads; B4 (one conic step of 1-D Dirichlet deconvolution, Gram form,
+m = 100/1000/4000 for S/M/L). Manual variants under torch.no_grad(), as the
+spec says.
 
 Usage: nets_torch.py --threads T [--sizes S,M,L] [--bench B1,B2,B3]
                      [--reps R] [--check DIR]
@@ -21,6 +23,8 @@ import torch
 SIZES = {"S": (1000, 20, 100), "M": (4000, 100, 1000), "L": (20000, 100, 4000),
          "X": (2000, 20, 10000)}  # X: the issue's orientation point
 LAM, ETA, TAU = 1e-3, 0.1, 1e-4
+B4_M = {"S": 100, "M": 1000, "L": 4000}  # B4: particles; m0 = 5, K = 8
+B4_K, B4_LAM, B4_ALPHA, B4_BETA = 8, 1e-2, 1e-3, 1e-4
 
 
 def b1(X, y, a, W, noise=False):
@@ -56,6 +60,35 @@ def b3(X, y, r, Th, tau=TAU):
     Th /= Th.norm(dim=1, keepdim=True)
 
 
+def dirichlet(t, K=B4_K):
+    """ψ(t) = sin((K+½)t)/sin(t/2) and ψ'(t), closed form with a small-angle
+    guard (ψ(0) = 2K+1, ψ'(0) = 0)."""
+    a = K + 0.5
+    sh = torch.sin(0.5 * t)
+    small = sh.abs() < 1e-6
+    shs = torch.where(small, torch.ones_like(sh), sh)
+    sa, ca, ch = torch.sin(a * t), torch.cos(a * t), torch.cos(0.5 * t)
+    psi = torch.where(small, torch.full_like(t, 2 * K + 1), sa / shs)
+    dpsi = torch.where(small, torch.zeros_like(t), (a * ca * shs - 0.5 * sa * ch) / (shs * shs))
+    return psi, dpsi
+
+
+def b4(r, th, sp, sw):
+    """One conic step (mean-field.md §3) of 1-D deconvolution in the Gram
+    form: g(θ_i) = (1/m) Σ_j c_j ψ(θ_i − θ_j) − Σ_k w*_k ψ(θ_i − θ*_k), c = r|r|,
+    ∇g likewise with ψ'; r ← r exp(−2α(s g + λ)), θ ← θ − β s ∇g (mod 2π)."""
+    m = r.shape[0]
+    c = r * r.abs()
+    P, dP = dirichlet(th[:, None] - th[None, :])
+    Q, dQ = dirichlet(th[:, None] - sp[None, :])
+    g = P @ c / m - Q @ sw
+    dg = dP @ c / m - dQ @ sw
+    s = torch.sign(r)
+    r *= torch.exp(-2 * B4_ALPHA * (s * g + B4_LAM))
+    th -= B4_BETA * s * dg
+    th.remainder_(2 * math.pi)
+
+
 def data(n, d, m, dtype, g):
     X = torch.randn(n, d, generator=g, dtype=torch.float64)
     X /= X.norm(dim=1, keepdim=True)
@@ -67,13 +100,22 @@ def data(n, d, m, dtype, g):
 
 
 def bench(name, size, dtype, reps):
-    n, d, m = SIZES[size]
-    g = torch.Generator().manual_seed(1)
-    X, y, a, W, Th = data(n, d, m, dtype, g)
-    r = torch.zeros(m, dtype=dtype)
-    step = {"B1": lambda: b1(X, y, a, W),
-            "B2": lambda: b1(X, y, a, W, noise=True),
-            "B3": lambda: b3(X, y, r, Th)}[name]
+    if name == "B4":
+        m = B4_M[size]
+        g = torch.Generator().manual_seed(1)
+        r = 0.5 * torch.tensor([1.0 if i % 2 == 0 else -1.0 for i in range(m)], dtype=dtype)
+        th = (2 * math.pi * torch.arange(m, dtype=torch.float64) / m).to(dtype)
+        sp = (2 * math.pi * torch.rand(5, generator=g, dtype=torch.float64)).to(dtype)
+        sw = (torch.rand(5, generator=g, dtype=torch.float64) + 0.5).to(dtype)
+        step = lambda: b4(r, th, sp, sw)
+    else:
+        n, d, m = SIZES[size]
+        g = torch.Generator().manual_seed(1)
+        X, y, a, W, Th = data(n, d, m, dtype, g)
+        r = torch.zeros(m, dtype=dtype)
+        step = {"B1": lambda: b1(X, y, a, W),
+                "B2": lambda: b1(X, y, a, W, noise=True),
+                "B3": lambda: b3(X, y, r, Th)}[name]
     # 20 warm-up steps (spec §12): the first steps also pay for the
     # allocator's page faults until glibc raises its mmap threshold.
     warm = 20 if size in ("S", "M") else 2
@@ -86,12 +128,13 @@ def bench(name, size, dtype, reps):
                 ts.append(time.perf_counter() - t0)
     ts.sort()
     med, p90 = ts[len(ts) // 2], ts[(len(ts) * 9) // 10]
-    flops = 4 * n * m * d + (n * m * m + m ** 3 / 3 if name == "B3" else 0)
     prec = "f64" if dtype == torch.float64 else "f32"
-    print(f"torch {name} {size} threads={torch.get_num_threads()} {prec}: median "
-          f"{1e3 * med:.3f} ms  p90 {1e3 * p90:.3f} ms  best {1e3 * ts[0]:.3f} ms  "
-          f"{flops / med * 1e-9:.1f} GFLOP/s",
-          flush=True)
+    line = (f"torch {name} {size} threads={torch.get_num_threads()} {prec}: median "
+            f"{1e3 * med:.3f} ms  p90 {1e3 * p90:.3f} ms  best {1e3 * ts[0]:.3f} ms")
+    if name != "B4":
+        flops = 4 * n * m * d + (n * m * m + m ** 3 / 3 if name == "B3" else 0)
+        line += f"  {flops / med * 1e-9:.1f} GFLOP/s"
+    print(line, flush=True)
 
 
 def check(dirname):
@@ -129,7 +172,20 @@ def check(dirname):
         print(f"check B3 step (tau = 0) vs torch {prec}: rel err r {er:.2e}, theta err / step "
               f"{et:.2e} -> {'OK' if good3 else 'FAIL'}")
         ok = ok and good and good3
-    return ok
+    # B4: one conic step of the deconvolution kind (grid form) against the
+    # Gram form here, float64, m = 100.
+    r0, th0, r1, th1 = rd("b4_r0"), rd("b4_th0"), rd("b4_r1"), rd("b4_th1")
+    sp, sw = rd("b4_sp"), rd("b4_sw")
+    r, th = r0.clone(), th0.clone()
+    with torch.no_grad():
+        b4(r, th, sp, sw)
+    er = ((r - r1).abs().max() / (r1 - r0).abs().max()).item()
+    dth = lambda u, v: torch.remainder(u - v + math.pi, 2 * math.pi) - math.pi
+    et = (dth(th, th1).abs().max() / dth(th1, th0).abs().max()).item()
+    good4 = er < 1e-9 and et < 1e-9
+    print(f"check B4 conic step, grid form vs Gram form, float64: err / step r {er:.2e}, "
+          f"theta {et:.2e} -> {'OK' if good4 else 'FAIL'}")
+    return ok and good4
 
 
 def main():
@@ -145,6 +201,8 @@ def main():
         raise SystemExit(0 if check(args.check) else 1)
     for name in args.bench.split(","):
         for size in args.sizes.split(","):
+            if name == "B4" and size not in B4_M:
+                continue
             reps = min(args.reps, 10) if size == "L" else args.reps
             for dtype in (torch.float64, torch.float32):
                 bench(name, size, dtype, reps)

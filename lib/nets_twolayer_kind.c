@@ -508,7 +508,8 @@ const ms_kind nets_two_layer = {
         "field Langevin dynamics by lifting or by the bilevel reduction with exact inner ridge "
         "solve (Wang, Mousavi-Hosseini & Chizat 2024) and annealing (Chizat 2022). Square or "
         "logistic loss; synthetic teacher-student, single-neuron, 1-D regression and clusters "
-        "tasks, or data arrays. Streams loss, objective, test_loss, grad_norm, mass, n_active, "
+        "tasks, or data arrays; float64 or float32 (precision) arithmetic in the step's GEMMs. "
+        "Streams loss, objective, test_loss, grad_norm, mass, n_active, "
         "balance, certificate, temperature, entropy, free_energy, rel_displacement, "
         "kernel_drift, inner_residual.",
     .params = &nets__2l_fields,
