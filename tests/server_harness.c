@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +55,8 @@ void dm_start(daemon_proc *d, const char *const *args) {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* A suite that fails half-way must not leave its daemon behind. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(fd, 2);
         int devnull = open("/dev/null", O_RDWR);
         dup2(devnull, 0);
