@@ -130,9 +130,11 @@ static void test_routes(void **state) {
             NULL, 0, &r);
     assert_int_equal(r.status, 422);
     cJSON *errs = cJSON_GetObjectItem(r.json, "errors");
-    assert_int_equal(cJSON_GetArraySize(errs), 2); /* type errors first; bounds after */
+    /* Every offending field at once: type errors first, then bounds. */
+    assert_int_equal(cJSON_GetArraySize(errs), 3);
     assert_string_equal(jstr(cJSON_GetArrayItem(errs, 0), "pointer"), "/params/bogus");
     assert_string_equal(jstr(cJSON_GetArrayItem(errs, 1), "pointer"), "/params/step_ms");
+    assert_string_equal(jstr(cJSON_GetArrayItem(errs, 2), "pointer"), "/params/steps");
     http_free(&r);
     http_do(&d, "POST", "/v1/jobs", "{\"kind\":\"sleepy\",\"params\":{\"steps\":0}}", 38, NULL, 0,
             &r);

@@ -75,6 +75,13 @@ CODE=$(curl -s -o "$TMP/p.json" -w '%{http_code}' "$U/v1/jobs" \
 [ "$CODE" = 422 ] || fail "invalid ot answered $CODE"
 jq -e '.errors | map(.pointer) | index("/params/epsilon")' "$TMP/p.json" >/dev/null ||
     fail "epsilon pointer"
+# A type error does not hide a range error: one entry per offending field.
+CODE=$(curl -s -o "$TMP/p2.json" -w '%{http_code}' "$U/v1/jobs" \
+    -d '{"kind":"ot","params":{"source":{"points":[[0,"x"]]},"target":{"points":[[1]]},
+         "epsilon":-1}}')
+[ "$CODE" = 422 ] || fail "ot with a type error answered $CODE"
+jq -e '[.errors[].pointer] | sort == ["/params/epsilon", "/params/source/points/0/1"]' \
+    "$TMP/p2.json" >/dev/null || fail "all errors at once: $(cat "$TMP/p2.json")"
 
 # A long job (4000 points each side, tol 0): cancel while running.
 {
