@@ -356,6 +356,20 @@ static int token_ok(srv *s, const char *auth) {
     return diff == 0;
 }
 
+/* Does the request need a token it does not carry? Decided from the
+ * headers, before any of the body is kept. */
+static int lacks_token(req *r, const char *url) {
+    srv *s = r->s;
+    if (!s->cfg.token[0] || token_ok(s, http_header(r, "Authorization")))
+        return 0;
+    char arg[sizeof r->arg];
+    for (size_t i = 0; i < http_nroutes; i++)
+        if (http_routes[i].open && strcmp(http_routes[i].method, r->method) == 0 &&
+            match(http_routes[i].pattern, url, arg, sizeof arg))
+            return 0;
+    return 1;
+}
+
 static enum MHD_Result dispatch(req *r, const char *url) {
     srv *s = r->s;
     int path_known = 0;
@@ -440,12 +454,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *cl = http_header(r, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body)
             return too_big(r);
+        /* An unauthenticated client may not make the daemon hold a body:
+         * it is read and dropped, and the answer is 401. */
+        r->unauthorized = lacks_token(r, url);
         /* Answer on the next call, once the request is complete: a response
          * queued now would cost the connection its keep-alive. */
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!r->too_big) {
+        if (!r->too_big && !r->unauthorized) {
             if (r->body.len + *upload_size > s->cfg.max_body) {
                 r->too_big = 1;
                 sbuf_free(&r->body);

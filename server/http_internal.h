@@ -23,6 +23,7 @@ typedef struct req {
     char arg[128]; /* the path segment a '*' matched */
     sbuf body;
     int too_big;
+    int unauthorized; /* no valid token: the body is discarded, not kept */
     /* Following a job (long-poll or event stream): held (job->refs) from
      * http_hold until the request completes, so that it stays in memory. */
     job *job;

@@ -23,6 +23,10 @@
 #define WAIT_MAX 60.0
 #define IDEM_KEY_MAX 255
 
+static enum MHD_Result no_memory(req *r) {
+    return http_error(r, 503, "out-of-memory", "Out of memory", "retry later");
+}
+
 static enum MHD_Result bad_request(req *r, const char *detail) {
     return http_error(r, 400, "bad-request", "Bad request", detail);
 }
@@ -293,7 +297,7 @@ static enum MHD_Result h_events(req *r) {
 static enum MHD_Result h_kinds(req *r) {
     char *copy = ms_malloc(r->s->kinds_len + 1, 1);
     if (!copy)
-        return MHD_NO;
+        return no_memory(r);
     memcpy(copy, r->s->kinds_json, r->s->kinds_len + 1);
     return http_reply(r, 200, "application/json", copy, r->s->kinds_len, NULL);
 }
@@ -306,7 +310,7 @@ static enum MHD_Result h_kind(req *r) {
     char *text = j ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     if (!text)
-        return MHD_NO;
+        return no_memory(r);
     /* cJSON's allocations are ms_alloc's (codec_json_hooks_install). */
     return http_reply(r, 200, "application/json", text, strlen(text), NULL);
 }
@@ -314,7 +318,7 @@ static enum MHD_Result h_kind(req *r) {
 static enum MHD_Result h_openapi(req *r) {
     char *copy = ms_malloc(r->s->openapi_len + 1, 1);
     if (!copy)
-        return MHD_NO;
+        return no_memory(r);
     memcpy(copy, r->s->openapi_json, r->s->openapi_len + 1);
     return http_reply(r, 200, "application/json", copy, r->s->openapi_len, NULL);
 }
@@ -323,7 +327,7 @@ static enum MHD_Result h_healthz(req *r) {
     static const char ok[] = "{\"status\":\"ok\"}";
     char *b = ms_malloc(sizeof ok, 1);
     if (!b)
-        return MHD_NO;
+        return no_memory(r);
     memcpy(b, ok, sizeof ok);
     return http_reply(r, 200, "application/json", b, sizeof ok - 1, NULL);
 }
@@ -425,7 +429,7 @@ static enum MHD_Result h_metrics(req *r) {
     write_metrics(r->s, &b);
     if (sbuf_oom(&b)) {
         sbuf_free(&b);
-        return MHD_NO;
+        return no_memory(r);
     }
     size_t len = b.len;
     return http_reply(r, 200, "text/plain; version=0.0.4", sbuf_take(&b), len, NULL);

@@ -644,6 +644,10 @@ static void test_openapi(void **state) {
         cJSON *item = cJSON_GetObjectItem(paths, path);
         if (!item || !cJSON_GetObjectItem(item, method))
             fail_msg("route %s is not in the OpenAPI document", http_routes[i].name);
+        /* A route that needs the token says it may answer 401. */
+        cJSON *resp = cJSON_GetObjectItem(cJSON_GetObjectItem(item, method), "responses");
+        if (!http_routes[i].open && !cJSON_GetObjectItem(resp, "401"))
+            fail_msg("route %s does not document 401", http_routes[i].name);
     }
     assert_non_null(cJSON_GetObjectItem(
         cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "components"), "schemas"), "JobRequest"));
