@@ -220,3 +220,32 @@ void dm_wait(const daemon_proc *d, const char *id, double wait_s, char *status, 
     snprintf(status, cap, "%s", jstr(r.json, "status"));
     http_free(&r);
 }
+
+double dm_metric(const daemon_proc *d, const char *series, const char *const *hdrs) {
+    http_resp r;
+    http_do(d, "GET", "/metrics", NULL, 0, hdrs, 0, &r);
+    assert_int_equal(r.status, 200);
+    char want[256];
+    snprintf(want, sizeof want, "\n%s ", series);
+    const char *p = strstr(r.body, want);
+    double v = p ? strtod(p + strlen(want), NULL) : NAN;
+    http_free(&r);
+    return v;
+}
+
+void dm_new_store(char *path, size_t cap) {
+    snprintf(path, cap, "/tmp/measured-store-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+}
+
+void dm_rm_store(const char *path) {
+    static const char *const side[] = {"", "-wal", "-shm", ".lock"};
+    char p[4200];
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s%s", path, side[i]);
+        unlink(p);
+    }
+}

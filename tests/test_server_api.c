@@ -467,11 +467,8 @@ static void test_idempotency_auth_memory(void **state) {
 
 static void test_restart_after_kill9(void **state) {
     (void)state;
-    char db[] = "/tmp/measured-store-XXXXXX";
-    int fd = mkstemp(db);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(db);
+    char db[64];
+    dm_new_store(db, sizeof db);
     daemon_proc d;
     const char *args[] = {"--store", db, "--workers", "1", NULL};
     dm_start(&d, args);
@@ -530,14 +527,7 @@ static void test_restart_after_kill9(void **state) {
     assert_non_null(strstr(r.body, "\"reason\":\"shutdown\""));
     http_free(&r);
     assert_int_equal(dm_stop(&d, SIGTERM), 0);
-    unlink(db);
-    char side[300];
-    snprintf(side, sizeof side, "%s-wal", db);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", db);
-    unlink(side);
-    snprintf(side, sizeof side, "%s.lock", db);
-    unlink(side);
+    dm_rm_store(db);
 }
 
 /* ---- concurrency and hostile clients -------------------------------------- */
@@ -763,18 +753,6 @@ static void test_many_subscribers(void **state) {
 
 /* ---- configuration --------------------------------------------------------- */
 
-static double metric_value(const daemon_proc *d, const char *name, const char *const *hdrs) {
-    http_resp r;
-    http_do(d, "GET", "/metrics", NULL, 0, hdrs, 0, &r);
-    assert_int_equal(r.status, 200);
-    char want[128];
-    snprintf(want, sizeof want, "\n%s ", name);
-    const char *p = strstr(r.body, want);
-    double v = p ? strtod(p + strlen(want), NULL) : NAN;
-    http_free(&r);
-    return v;
-}
-
 /* Every flag is also MEASURED_<NAME>; flags win; a bad value stops the
  * daemon with status 2. */
 static void test_environment(void **state) {
@@ -799,7 +777,7 @@ static void test_environment(void **state) {
     http_do(&d, "GET", "/readyz", NULL, 0, NULL, 0, &r);
     assert_int_equal((int)jnum(r.json, "workers"), 1);
     http_free(&r);
-    assert_true(metric_value(&d, "measured_queue_capacity", flag_tok) == 3);
+    assert_true(dm_metric(&d, "measured_queue_capacity", flag_tok) == 3);
     const char *body = JOB(1, 0);
     char id[64] = "";
     for (int i = 0; i < 6; i++) {
@@ -817,7 +795,7 @@ static void test_environment(void **state) {
     double held = 99;
     for (int i = 0; i < 100 && held > 2; i++) {
         usleep(20000);
-        held = metric_value(&d, "measured_jobs_in_memory", flag_tok);
+        held = dm_metric(&d, "measured_jobs_in_memory", flag_tok);
     }
     assert_true(held <= 2);
     assert_int_equal(dm_stop(&d, SIGTERM), 0);

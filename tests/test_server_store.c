@@ -23,34 +23,8 @@
 #include "server_harness.h"
 #include "server_kind.h"
 
-/* A fresh store path (removed, with its side files, by rm_store). */
-static void new_store(char *path, size_t cap) {
-    snprintf(path, cap, "/tmp/measured-retain-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
-}
-
-static void rm_store(const char *path) {
-    static const char *const side[] = {"", "-wal", "-shm", ".lock"};
-    char p[300];
-    for (int i = 0; i < 4; i++) {
-        snprintf(p, sizeof p, "%s%s", path, side[i]);
-        unlink(p);
-    }
-}
-
-/* The value of an unlabelled metric, or of a labelled series given whole. */
 static double metric(const daemon_proc *d, const char *series) {
-    http_resp r;
-    http_do(d, "GET", "/metrics", NULL, 0, NULL, 0, &r);
-    assert_int_equal(r.status, 200);
-    char want[256];
-    snprintf(want, sizeof want, "\n%s ", series);
-    const char *p = strstr(r.body, want);
-    double v = p ? strtod(p + strlen(want), NULL) : NAN;
-    http_free(&r);
+    double v = dm_metric(d, series, NULL);
     if (isnan(v))
         fail_msg("no metric %s", series);
     return v;
@@ -212,7 +186,7 @@ static void check_lists(const daemon_proc *d, const fleet *f) {
 static void test_retention(void **state) {
     (void)state;
     char db[64];
-    new_store(db, sizeof db);
+    dm_new_store(db, sizeof db);
     daemon_proc d;
     const char *args[] = {"--store", db, "--retain-jobs", "4", "--progress-interval", "0", NULL};
     dm_start(&d, args);
@@ -260,7 +234,7 @@ static void test_retention(void **state) {
     dm_submit(&d, "{\"kind\":\"sleepy\",\"params\":{\"steps\":1}}", id, sizeof id);
     assert_true(strcmp(id, f.id[NJOBS - 1]) > 0);
     assert_int_equal(dm_stop(&d, SIGTERM), 0);
-    rm_store(db);
+    dm_rm_store(db);
 }
 
 /* With --store :memory: an evicted job is forgotten. */
@@ -331,7 +305,7 @@ static void expect_ids(const char *body, long from, long *last) {
 static void test_long_history(void **state) {
     (void)state;
     char db[64];
-    new_store(db, sizeof db);
+    dm_new_store(db, sizeof db);
     daemon_proc d;
     const char *args[] = {"--store", db, "--progress-interval", "0", "--log-level", "warn", NULL};
     dm_start(&d, args);
@@ -366,7 +340,7 @@ static void test_long_history(void **state) {
     assert_int_equal(last2, last);
     http_free(&r);
     assert_int_equal(dm_stop(&d, SIGTERM), 0);
-    rm_store(db);
+    dm_rm_store(db);
 }
 
 /* Resident memory of a process in KiB. */
@@ -418,7 +392,7 @@ static void drain(const daemon_proc *d) {
 static void test_memory_stays_flat(void **state) {
     (void)state;
     char db[64];
-    new_store(db, sizeof db);
+    dm_new_store(db, sizeof db);
     daemon_proc d;
     const char *args[] = {"--store", db, "--retain-jobs", "100", "--log-level", "warn", NULL};
     dm_start(&d, args);
@@ -443,7 +417,7 @@ static void test_memory_stays_flat(void **state) {
     assert_true(after - before < 512);
 #endif
     assert_int_equal(dm_stop(&d, SIGTERM), 0);
-    rm_store(db);
+    dm_rm_store(db);
 }
 
 /* ---- store write failures ------------------------------------------------ */
@@ -505,7 +479,7 @@ static void await_running(const daemon_proc *d, const char *id) {
 static void test_store_write_failures(void **state) {
     (void)state;
     char db[64], a[64], b[64], c[64], e[64], st[32], path[160];
-    new_store(db, sizeof db);
+    dm_new_store(db, sizeof db);
     daemon_proc d;
     const char *args[] = {"--store", db, "--workers", "1", NULL};
     dm_start(&d, args);
@@ -581,7 +555,7 @@ static void test_store_write_failures(void **state) {
     assert_non_null(strstr(r.body, "event: end\ndata: {\"status\":\"succeeded\"}"));
     http_free(&r);
     assert_int_equal(dm_stop(&d, SIGTERM), 0);
-    rm_store(db);
+    dm_rm_store(db);
 }
 
 int main(int argc, char **argv) {
