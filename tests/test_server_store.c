@@ -13,6 +13,7 @@
 #include "test_util.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +238,18 @@ static void test_retention(void **state) {
     dm_rm_store(db);
 }
 
+typedef struct follower {
+    const daemon_proc *d;
+    char path[128];
+    http_resp r;
+} follower;
+
+static void *follow(void *arg) {
+    follower *f = arg;
+    http_do(f->d, "GET", f->path, NULL, 0, NULL, 20000, &f->r);
+    return NULL;
+}
+
 /* With --store :memory: an evicted job is forgotten. */
 static void test_retention_memory_store(void **state) {
     (void)state;
@@ -274,13 +287,29 @@ static void test_retention_memory_store(void **state) {
     assert_int_equal(r.status, 202);
     assert_string_equal(jstr(r.json, "status"), "cancelled");
     http_free(&r);
+    /* A stream open on the running job holds it in memory: it sees the
+     * end even though the job is evicted (and forgotten) right after. */
+    follower fl = {&d, {0}, {0}};
+    snprintf(fl.path, sizeof fl.path, "/v1/jobs/%s/events", run);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, follow, &fl), 0);
+    for (int i = 0; i < 500 && metric(&d, "measured_event_streams") < 1; i++)
+        usleep(10000);
+    assert_true(metric(&d, "measured_event_streams") == 1);
     snprintf(path, sizeof path, "/v1/jobs/%s", run);
     http_do(&d, "DELETE", path, NULL, 0, NULL, 0, &r);
     assert_int_equal(r.status, 202);
     http_free(&r);
-    snprintf(path, sizeof path, "/v1/jobs/%s/events", run);
-    assert_int_equal(get(&d, path, NULL, &r), 200);
-    assert_non_null(strstr(r.body, "event: end\ndata: {\"status\":\"cancelled\"}"));
+    pthread_join(t, NULL);
+    assert_int_equal(fl.r.status, 200);
+    assert_non_null(strstr(fl.r.body, "event: end\ndata: {\"status\":\"cancelled\"}"));
+    http_free(&fl.r);
+    /* Then it is gone. */
+    for (int i = 0; i < 300 && get(&d, path, NULL, &r) == 200; i++) {
+        http_free(&r);
+        usleep(10000);
+    }
+    assert_int_equal(r.status, 404);
     http_free(&r);
     assert_int_equal(dm_stop(&d, SIGTERM), 0);
 }
