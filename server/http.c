@@ -356,6 +356,17 @@ static int token_ok(srv *s, const char *auth) {
     return diff == 0;
 }
 
+/* Does a route serve this method? HEAD is served by every GET route but the
+ * event stream (libmicrohttpd sends the headers of the GET answer and no
+ * body; a stream has no answer to stop at). */
+static int serves(const route *rt, const char *method) {
+    if (strcmp(rt->method, method) == 0)
+        return 1;
+    size_t n = strlen(rt->pattern);
+    return strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0 &&
+           !(n >= 7 && strcmp(rt->pattern + n - 7, "/events") == 0);
+}
+
 /* Does the request need a token it does not carry? Decided from the
  * headers, before any of the body is kept. */
 static int lacks_token(req *r, const char *url) {
@@ -364,7 +375,7 @@ static int lacks_token(req *r, const char *url) {
         return 0;
     char arg[sizeof r->arg];
     for (size_t i = 0; i < http_nroutes; i++)
-        if (http_routes[i].open && strcmp(http_routes[i].method, r->method) == 0 &&
+        if (http_routes[i].open && serves(&http_routes[i], r->method) &&
             match(http_routes[i].pattern, url, arg, sizeof arg))
             return 0;
     return 1;
@@ -379,9 +390,13 @@ static enum MHD_Result dispatch(req *r, const char *url) {
         if (!match(rt->pattern, url, r->arg, sizeof r->arg))
             continue;
         path_known = 1;
-        if (strcmp(rt->method, r->method) != 0) {
+        if (!serves(rt, r->method)) {
             size_t n = strlen(allow);
             snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", rt->method);
+            if (serves(rt, "HEAD") && strcmp(rt->method, "HEAD") != 0) {
+                n = strlen(allow);
+                snprintf(allow + n, sizeof allow - n, ", HEAD");
+            }
             continue;
         }
         r->route = (int)i;
