@@ -4,7 +4,7 @@
 #include <string.h>
 
 /* X(symbol): each symbol is a `const ms_kind` defined in its solver file. */
-#define MS_KINDS(X) X(ot_eot_kind)
+#define MS_KINDS(X) X(ot_eot_kind) X(ot_barycenter_kind)
 
 #define MS__DECLARE(sym) extern const ms_kind sym;
 MS_KINDS(MS__DECLARE)
