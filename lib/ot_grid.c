@@ -13,8 +13,8 @@
  * k(t) = exp(-step²t²/eps) read from ksym[t + n - 1] (a Toeplitz product),
  * u'_i = m + eps·log s_i. Since k >= e^-OT_GRID_KERNEL_MAX and the largest
  * e_j is 1, s_i >= e^-600 and underflowed terms are negligible.
- * Log domain: the line is gathered contiguous and handed to ms_softmin_rows
- * on the axis' 1-D points (the library's one log-sum-exp kernel).
+ * Log domain: the line is gathered contiguous and reduced tile by tile
+ * with a running maximum and ms_vmath's SIMD sum of exponentials.
  */
 #include "ot_grid.h"
 
@@ -23,7 +23,6 @@
 
 #include "ms_alloc.h"
 #include "ms_simd_internal.h"
-#include "ms_softmin.h"
 #include "ms_vmath.h"
 
 /* Work units: lines per block (row form), columns per block (column form),
@@ -32,6 +31,9 @@
 #define ROW_LINES 4
 #define ROW_OUT 256
 #define COL_COLS 64
+/* Below this many multiply-adds (or exps) per axis pass, one thread: waking
+ * a team costs more than it saves on a busy machine. */
+#define PAR_MIN_WORK 200000
 
 struct ot_grid {
     size_t d, N, batch;
@@ -39,16 +41,14 @@ struct ot_grid {
     double lo[OT_GRID_MAXDIM], step[OT_GRID_MAXDIM], ext2[OT_GRID_MAXDIM];
     double keps[OT_GRID_MAXDIM];  /* eps the kernel table holds (NaN: none) */
     double *ksym[OT_GRID_MAXDIM]; /* 2n-1 kernel values k(t - (n-1)) */
-    ms_softmin *axis[OT_GRID_MAXDIM];
-    double *u, *t, *off; /* batch·N each */
+    double *u, *t, *off;          /* batch·N each */
 };
 
 size_t ot_grid_bytes(size_t d, const size_t *shape, size_t batch) {
     size_t N = 1, bytes = sizeof(ot_grid);
     for (size_t a = 0; a < d; a++) {
         N *= shape[a];
-        bytes += (2 * shape[a]) * sizeof(double) + ms_softmin_points_bytes(shape[a], shape[a], 1) +
-                 shape[a] * sizeof(double);
+        bytes += 2 * shape[a] * sizeof(double);
     }
     return bytes + 3 * batch * N * sizeof(double);
 }
@@ -58,7 +58,6 @@ void ot_grid_free(ot_grid *g) {
         return;
     for (size_t a = 0; a < OT_GRID_MAXDIM; a++) {
         ms_free_aligned(g->ksym[a]);
-        ms_softmin_free(g->axis[a]);
     }
     ms_free_aligned(g->u);
     ms_free_aligned(g->t);
@@ -80,7 +79,6 @@ ot_grid *ot_grid_alloc(size_t d, const size_t *shape, const double *lo, const do
         }
         N *= shape[a];
     }
-    double *pts = NULL;
     ot_grid *g = ms_calloc(1, sizeof *g);
     if (!g)
         goto oom;
@@ -95,18 +93,8 @@ ot_grid *ot_grid_alloc(size_t d, const size_t *shape, const double *lo, const do
         g->ext2[a] = n > 1 ? (hi[a] - lo[a]) * (hi[a] - lo[a]) : 0;
         g->keps[a] = NAN;
         g->ksym[a] = ms_malloc_aligned(2 * n, sizeof(double));
-        pts = ms_malloc(n, sizeof(double));
-        if (!g->ksym[a] || !pts)
+        if (!g->ksym[a])
             goto oom;
-        for (size_t i = 0; i < n; i++)
-            pts[i] = lo[a] + g->step[a] * (double)i;
-        g->axis[a] = ms_softmin_points(pts, n, pts, n, 1, err);
-        ms_free(pts);
-        pts = NULL;
-        if (!g->axis[a]) {
-            ot_grid_free(g);
-            return NULL;
-        }
     }
     g->u = ms_malloc_aligned(batch * N, sizeof(double));
     g->t = ms_malloc_aligned(batch * N, sizeof(double));
@@ -115,7 +103,6 @@ ot_grid *ot_grid_alloc(size_t d, const size_t *shape, const double *lo, const do
         goto oom;
     return g;
 oom:
-    ms_free(pts);
     ot_grid_free(g);
     ms_fail(err, MS_ENOMEM, "", "grid: cannot allocate workspace for %zu points", N);
     return NULL;
@@ -408,7 +395,8 @@ static void shift_exp(const double *u, size_t n, size_t st, double eps, double *
 static ms_status axis_kernel(ot_grid *g, size_t a, size_t P, size_t Q, double eps,
                              const ms_ctx *ctx) {
     const size_t n = g->n[a];
-    const int nt = ms_ctx_threads(ctx), level = ms__simd_level();
+    const int nt = P * Q * n >= PAR_MIN_WORK ? ms_ctx_threads(ctx) : 1;
+    const int level = ms__simd_level();
     const double *ks = g->ksym[a];
     double *u = g->u, *E = g->t, *m = g->off;
     int cancelled = 0;
@@ -459,10 +447,37 @@ static ms_status axis_kernel(ot_grid *g, size_t a, size_t P, size_t Q, double ep
     return cancelled ? MS_ECANCELLED : MS_OK;
 }
 
+/* out_i = eps·LSE_j((u_j - step²(i - j)²)/eps) for one contiguous line, in
+ * tiles of LSE_TILE with a running maximum (ms_vmath's sum of exps). */
+#define LSE_TILE 256
+static void line_lse(const double *u, size_t n, double step, double eps, double *out) {
+    const double inv = 1.0 / eps, s2 = step * step * inv;
+    double z[LSE_TILE];
+    for (size_t i = 0; i < n; i++) {
+        double M = -INFINITY, S = 0;
+        for (size_t j0 = 0; j0 < n; j0 += LSE_TILE) {
+            size_t len = n - j0 < LSE_TILE ? n - j0 : LSE_TILE;
+            double cm = -INFINITY;
+            for (size_t t = 0; t < len; t++) {
+                double dj = (double)(j0 + t) - (double)i;
+                z[t] = u[j0 + t] * inv - s2 * dj * dj;
+                cm = z[t] > cm ? z[t] : cm;
+            }
+            if (!(cm > -INFINITY))
+                continue; /* every entry of this tile is -Inf */
+            if (cm > M) {
+                S *= exp(M - cm);
+                M = cm;
+            }
+            S += ms_sum_exp(z, len, M);
+        }
+        out[i] = M > -INFINITY ? eps * (M + log(S)) : -INFINITY;
+    }
+}
+
 static ms_status axis_log(ot_grid *g, size_t a, size_t P, size_t Q, double eps, const ms_ctx *ctx) {
     const size_t n = g->n[a];
-    const int nt = ms_ctx_threads(ctx);
-    const ms_ctx one = {1, ctx ? ctx->cancel : NULL};
+    const int nt = P * Q * n * n >= PAR_MIN_WORK ? ms_ctx_threads(ctx) : 1;
     double *u = g->u, *lines = g->t, *res = g->off;
     int cancelled = 0;
     /* Lines contiguous: line (s, q) of slab s goes to lines[(s·Q + q)·n]. */
@@ -477,17 +492,19 @@ static ms_status axis_log(ot_grid *g, size_t a, size_t P, size_t Q, double eps, 
     }
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
     for (size_t l = 0; l < P * Q; l++) {
-        if (ms_softmin_rows(g->axis[a], lines + l * n, eps, NULL, res + l * n, &one) != MS_OK)
+        if (ms_ctx_cancelled(ctx)) {
             cancelled = 1;
+            continue;
+        }
+        line_lse(lines + l * n, n, g->step[a], eps, res + l * n);
     }
     if (cancelled)
         return MS_ECANCELLED;
-        /* u' = -softmin (the value form), scattered back. */
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (size_t s = 0; s < P; s++)
         for (size_t j = 0; j < n; j++)
             for (size_t q = 0; q < Q; q++)
-                u[(s * n + j) * Q + q] = -res[(s * Q + q) * n + j];
+                u[(s * n + j) * Q + q] = res[(s * Q + q) * n + j];
     return MS_OK;
 }
 

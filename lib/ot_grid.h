@@ -21,8 +21,8 @@
  *     exp(-OT_GRID_KERNEL_MAX) and each line's largest term is 1, so every
  *     term lost to underflow is below 1e-300 of the sum: the result is the
  *     log-domain one up to round-off, at any potential range;
- *   - in the log domain otherwise (small eps), with the library's soft-min
- *     kernel (ms_softmin.h) on the axis' 1-D points.
+ *   - in the log domain otherwise (small eps): max-shifted log-sum-exp
+ *     over each line with ms_vmath's SIMD exponentials.
  * Lines are split across ctx->threads OpenMP threads in fixed blocks; each
  * output is computed by one thread in a fixed order, so results do not
  * depend on the thread count.
