@@ -106,7 +106,11 @@ ms_status ot_bary__npgd_step(bary_state *s, const ms_ctx *ctx, ms_progress *prog
 ms_status ot_bary__mc_init(bary_state *s, const ms_ctx *ctx, ms_err *err);
 ms_status ot_bary__mc_step(bary_state *s, const ms_ctx *ctx, ms_progress *prog, ms_err *err);
 
-/* Helpers shared by the particle methods (ot_barycenter.c). */
+/* Helpers shared by the particle methods. The points of ν_k (the support's
+ * for a histogram) (ot_barycenter.c); particles, RNG streams and operators
+ * for `count` moving points, and their spread (ot_barycenter_npgd.c). */
 const double *ot_bary__ypoints(const bary_state *s, size_t k);
+ms_status ot_bary__particles_setup(bary_state *s, size_t count, ms_err *err);
+double ot_bary__spread(const bary_state *s, size_t count);
 
 #endif
