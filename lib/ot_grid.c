@@ -395,7 +395,7 @@ static void shift_exp(const double *u, size_t n, size_t st, double eps, double *
 static ms_status axis_kernel(ot_grid *g, size_t a, size_t P, size_t Q, double eps,
                              const ms_ctx *ctx) {
     const size_t n = g->n[a];
-    const int nt = P * Q * n >= PAR_MIN_WORK ? ms_ctx_threads(ctx) : 1;
+    const int nt = P * Q * n * n >= PAR_MIN_WORK ? ms_ctx_threads(ctx) : 1;
     const int level = ms__simd_level();
     const double *ks = g->ksym[a];
     double *u = g->u, *E = g->t, *m = g->off;

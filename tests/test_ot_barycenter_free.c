@@ -195,7 +195,7 @@ static void mc_vs_damped(void **st) {
     harness_set_double(K, p, "langevin_step", 0.025);
     harness_set_int(K, p, "langevin_steps", 10);
     harness_set_double(K, p, "tol", 0);
-    ms_value *v = run(p, 2);
+    ms_value *v = run(p, 1);
     double m, var;
     moments(v, &m, &var);
     print_message("mc: mean %.4f var %.4f, damped Sinkhorn: mean %.4f var %.4f, error %.3g\n", m,

@@ -106,7 +106,7 @@ static void check_case(const cJSON *c) {
     const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
     void *p = params_of(c);
     ms_err err;
-    harness_opts o = {.threads = 2};
+    harness_opts o = {.threads = 1};
     ms_value *v = harness_run(K, p, &o, &err);
     if (!v)
         fail_msg("%s: %s: %s", name, err.field, err.msg);
