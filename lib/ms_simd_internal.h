@@ -108,20 +108,28 @@ __attribute__((target("avx2,fma"))) static inline __m256d ms__exp4(__m256d x) {
     return p;
 }
 
+/* AVX-512 variant: a finer reduction x = (k/8)·ln2 + r, |r| <= ln2/16, with
+ * 2^(j/8) (j = k mod 8) read from an in-register table (vpermpd), so a
+ * Taylor polynomial of degree 8 suffices (truncation < 2e-18 relative).
+ * The table holds each 2^(j/8) as a pair hi + lo, so that the product
+ * keeps the accuracy of the polynomial. */
 __attribute__((target("avx512f,avx512dq"))) static inline __m512d ms__exp8(__m512d x) {
     const __m512d shift = _mm512_set1_pd(MS__EXP_SHIFT);
-    __m512d t = _mm512_fmadd_pd(x, _mm512_set1_pd(MS__EXP_LOG2E), shift);
-    __m512d k = _mm512_sub_pd(t, shift);
-    __m512d r = _mm512_fnmadd_pd(k, _mm512_set1_pd(MS__EXP_LN2HI), x);
-    r = _mm512_fnmadd_pd(k, _mm512_set1_pd(MS__EXP_LN2LO), r);
-    /* Horner's scheme: its rounding error stays below one ulp; across
-     * independent vectors the out-of-order core hides the FMA latency. */
-    __m512d p = _mm512_set1_pd(MS__C13);
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C12));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C11));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C10));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C9));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C8));
+    const __m512d thi =
+        _mm512_set_pd(1.8340080864093424, 1.681792830507429, 1.5422108254079407, 1.4142135623730951,
+                      1.2968395546510096, 1.189207115002721, 1.0905077326652577, 1.0);
+    const __m512d tlo = _mm512_set_pd(
+        3.283107224245627e-17, 8.199010020581497e-17, 7.949834809697621e-17, -9.667293313452913e-17,
+        2.5382502794888315e-17, 3.982015231465646e-17, -3.046782079812471e-17, 0.0);
+    __m512d t = _mm512_fmadd_pd(x, _mm512_set1_pd(8 * MS__EXP_LOG2E), shift);
+    __m512d k = _mm512_sub_pd(t, shift); /* round(8 x log2 e) */
+    __m512d r = _mm512_fnmadd_pd(k, _mm512_set1_pd(MS__EXP_LN2HI / 8), x);
+    r = _mm512_fnmadd_pd(k, _mm512_set1_pd(MS__EXP_LN2LO / 8), r);
+    __m512i j = _mm512_castpd_si512(t); /* vpermpd reads its low 3 bits: k mod 8 */
+    __m512d th = _mm512_permutexvar_pd(j, thi), tl = _mm512_permutexvar_pd(j, tlo);
+    __m512d e = _mm512_roundscale_pd(_mm512_mul_pd(k, _mm512_set1_pd(0.125)),
+                                     _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512d p = _mm512_set1_pd(MS__C8);
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C7));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C6));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C5));
@@ -129,9 +137,13 @@ __attribute__((target("avx512f,avx512dq"))) static inline __m512d ms__exp8(__m51
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C3));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C2));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C1));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C0));
-    /* scalef computes p·2^k with one rounding, subnormal results included. */
-    p = _mm512_scalef_pd(p, k);
+    /* e^r - 1 carried separately keeps the last additions exact enough:
+     * T·e^r = T + T·(e^r - 1) with T = th + tl. */
+    __m512d pm1 = _mm512_mul_pd(p, r);
+    p = _mm512_fmadd_pd(th, pm1, _mm512_fmadd_pd(tl, pm1, tl));
+    p = _mm512_add_pd(th, p);
+    /* scalef computes p·2^e with one rounding, subnormal results included. */
+    p = _mm512_scalef_pd(p, e);
     p = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, _mm512_set1_pd(MS__EXP_LO), _CMP_LT_OQ), p,
                              _mm512_setzero_pd());
     p = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, _mm512_set1_pd(MS__EXP_HI), _CMP_GT_OQ), p,

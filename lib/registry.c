@@ -4,7 +4,19 @@
 #include <string.h>
 
 /* X(symbol): each symbol is a `const ms_kind` defined in its solver file. */
-#define MS_KINDS(X) X(ot_eot_kind) X(ot_barycenter_kind)
+/* clang-format off */
+#define MS_KINDS(X)                                                          \
+    X(ot_eot_kind)                                                           \
+    X(ot_barycenter_kind)                                                    \
+    X(games_nash_kind)                                                       \
+    X(games_minmax_kind)                                                     \
+    X(nets_two_layer)                                                        \
+    X(nets_deconvolution)                                                    \
+    X(nets_scaling_path)                                                     \
+    X(deep_linear_kind)                                                      \
+    X(deep_wide_kind)                                                        \
+    X(deep_align_kind)
+/* clang-format on */
 
 #define MS__DECLARE(sym) extern const ms_kind sym;
 MS_KINDS(MS__DECLARE)

@@ -1,0 +1,199 @@
+/* nets_internal.h — shared internals of the mean-field network family.
+ *
+ * What it is for: the pieces the kinds `two_layer`, `deconvolution` and
+ * `scaling_path` (and their tests) share: the two-layer model with its
+ * forward pass and mean-field gradients (nets_twolayer.c), the synthetic
+ * tasks (nets_tasks.c), Langevin noise, retractions, annealing and the
+ * entropy estimate (nets_mfld.c), the bilevel inner solve (nets_bilevel.c),
+ * the network certificate (nets_cert.c) and the tangent kernel
+ * (nets_kernel.c). Spec: shared/docs/algorithms/mean-field.md (§ numbers
+ * below refer to it).
+ *
+ * What it is not for: public API. Nothing here is stable outside lib/nets_*
+ * and tests/test_nets_*.
+ *
+ * Layout: every matrix is row-major with its natural leading dimension:
+ * data x is n×d (one sample per row, the bias column already appended when
+ * asked), input weights w are m×d (one particle per row).
+ */
+#ifndef NETS_INTERNAL_H
+#define NETS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ms_err.h"
+#include "ms_kind.h"
+#include "ms_rng.h"
+
+typedef enum { NETS_RELU, NETS_TANH, NETS_SIGMOID } nets_act;
+typedef enum { NETS_SQUARE, NETS_LOGISTIC } nets_loss;
+
+/* ---- the two-layer model, nets_twolayer.c ------------------------------
+ * f(x) = s·(1/m) Σ_i a_i σ(w_i·x) with output scale s (1 except in the lazy
+ * regime, §5). R = (1/n) Σ_j ℓ(f(x_j), y_j). The residual weights stored in
+ * `e` carry the factor of the output-scaled objective F = R(s f_u)/s²:
+ * e_j = ℓ'(f_j, y_j)/(n s), so that the mean-field gradient of F is
+ * Σ_j e_j ∇_u [a σ(w·x_j)]. */
+typedef struct nets_tl {
+    size_t n, d, m;
+    nets_act act;
+    nets_loss loss;
+    double out_scale;
+    const double *x, *y; /* n×d and n, borrowed */
+    /* Workspaces (owned): */
+    int fused;     /* ReLU: forward leaves e_j 1[p_ji > 0] in h (one pass less) */
+    double *h;     /* n×m: σ(x wᵀ) after forward (e_j 1[p > 0] when fused),
+                      e_j a_i σ'_ji after a non-fused backward */
+    double *f, *e; /* n: predictor (with scale s) and residual weights */
+    double *part;  /* per row block partial losses */
+    size_t n_cap;  /* rows the workspaces were sized for */
+} nets_tl;
+
+/* Most rows per forward block (the block is ~1 MiB of h, a function of m)
+ * and particles per backward block. Fixed for a given size, so the results
+ * are bitwise the same whatever the thread count. */
+#define NETS_ROW_BLOCK 256
+#define NETS_COL_BLOCK 256
+
+/* Allocate the workspaces for up to n_cap rows and m particles; all-or-nothing. */
+ms_status nets__tl_alloc(nets_tl *t, size_t n_cap, size_t d, size_t m);
+void nets__tl_free(nets_tl *t);
+/* Point the model at data (n <= n_cap rows). */
+void nets__tl_set_data(nets_tl *t, const double *x, const double *y, size_t n);
+/* Forward pass: fills h = σ(x wᵀ) (or, fused ReLU, e_j 1[w_i·x_j > 0]), f,
+ * e and returns R (the data loss of the scaled predictor). nt threads. */
+double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt);
+/* Data part of the mean-field gradient at the last forward (same a, w):
+ * ga_i = Σ_j e_j σ(w_i·x_j), gw_i = a_i Σ_j e_j σ'(w_i·x_j) x_j.
+ * Destroys h. ga (m) and gw (m×d) are outputs. */
+void nets__tl_backward(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
+                       int nt);
+/* Predictor only, on other inputs (nx×d), in blocks of NETS_ROW_BLOCK rows
+ * through ws (NETS_ROW_BLOCK×m doubles). out[j] = s (1/m) Σ a_i σ(w_i·x_j). */
+void nets__tl_predict(const nets_tl *t, const double *a, const double *w, const double *x,
+                      size_t nx, double *out, double *ws);
+/* Loss ℓ(f, y) and derivative ℓ'(f, y). */
+double nets__loss(nets_loss l, double f, double y, double *dl);
+/* σ applied in place to n values. */
+void nets__act(nets_act act, double *v, size_t n);
+/* σ' expressed through h = σ(p). */
+static inline double nets__dact(nets_act act, double h) {
+    switch (act) {
+    case NETS_RELU:
+        return h > 0 ? 1.0 : 0.0;
+    case NETS_TANH:
+        return 1.0 - h * h;
+    default:
+        return h * (1.0 - h);
+    }
+}
+
+/* ---- synthetic tasks, nets_tasks.c (§7) -------------------------------- */
+typedef enum {
+    NETS_TASK_TEACHER,  /* T1 */
+    NETS_TASK_NEURON,   /* T2 */
+    NETS_TASK_REGRESS,  /* T4 */
+    NETS_TASK_CLUSTERS, /* T5 */
+    NETS_TASK_DATA      /* arrays given in the request */
+} nets_task_kind;
+
+typedef struct nets_task {
+    nets_task_kind kind;
+    size_t d_in;      /* input dimension before the bias column */
+    int bias;         /* append a constant 1 */
+    int gaussian;     /* inputs N(0, I) instead of uniform on the sphere */
+    nets_act act;     /* teacher activation */
+    size_t m0;        /* teacher neurons */
+    double c;         /* teacher scale */
+    int random_signs; /* T1: teacher output weights ±1 at random */
+    double noise;     /* label noise σ */
+    int smooth;       /* T4: smooth target (else random) */
+    size_t k;         /* T5: clusters per axis */
+    double *wstar;    /* m0×d_in teacher input weights */
+    double *astar;    /* m0 teacher output weights */
+    double *labels;   /* T5: k² cluster labels ±1 */
+} nets_task;
+
+/* Draw the teacher (T1/T2) or cluster labels (T5) from rng; all-or-nothing. */
+ms_status nets__task_init(nets_task *t, ms_rng *rng);
+void nets__task_free(nets_task *t);
+/* Input dimension with the bias column. */
+static inline size_t nets__task_dim(const nets_task *t) {
+    return t->d_in + (t->bias ? 1 : 0);
+}
+/* Draw n samples: x (n × nets__task_dim), y (n). Not for NETS_TASK_DATA. */
+void nets__task_sample(const nets_task *t, ms_rng *rng, size_t n, double *x, double *y);
+/* Noise-free target of the task at one input row (d_in entries, no bias). */
+double nets__task_target(const nets_task *t, const double *x);
+
+/* ---- Langevin pieces, nets_mfld.c (§4) --------------------------------- */
+/* Stream of the noise of particle i at iteration `it`: counter-based, so
+ * the bits do not depend on how particles are split among threads. */
+static inline uint64_t nets__noise_stream(size_t it, size_t i) {
+    return ((uint64_t)(it + 1) << 32) + (uint64_t)i;
+}
+/* Project v on the tangent space of the unit sphere at th (d entries). */
+void nets__tangent(const double *th, double *v, size_t d);
+/* Renormalise to unit length (leaves a zero vector unchanged). */
+void nets__normalize(double *v, size_t d);
+/* Kozachenko–Leonenko estimate of ∫ν log ν for m points of dimension D
+ * (rows of length ld) with k-th neighbour distances (k = 4). On the sphere
+ * (sphere != 0) D is the intrinsic dimension, distances are chordal and the
+ * result is relative to the uniform law. Allocation-free: ws holds m
+ * doubles. Returns NaN when m <= k. */
+double nets__entropy_kl(const double *pts, size_t m, size_t ld, size_t D, int sphere, double *ws,
+                        int nt);
+/* Digamma for x > 0. */
+double nets__digamma(double x);
+
+typedef enum { NETS_ANNEAL_NONE, NETS_ANNEAL_GEOMETRIC, NETS_ANNEAL_LOG } nets_anneal_kind;
+typedef struct nets_anneal {
+    nets_anneal_kind kind;
+    double tau0, gamma, power, tau_min, t0;
+    size_t stage_iters;
+    /* running state */
+    size_t stage, stage_left;
+    double tau;
+    int finished; /* geometric: τ fell below τ_min */
+} nets_anneal;
+void nets__anneal_start(nets_anneal *s);
+/* Temperature for iteration t (0-based); advances the stage counter. */
+double nets__anneal_next(nets_anneal *s, size_t t);
+
+/* ---- bilevel inner solve, nets_bilevel.c (§4) -------------------------- */
+typedef struct nets_bilevel {
+    size_t n, m, d;
+    double lambda;
+    nets_loss loss;
+    size_t newton_iter;
+    double newton_tol;
+    double *sys;  /* min(n,m)² (square) or m² (logistic) system */
+    double *rhs;  /* max(n,m) */
+    double *dl2;  /* 2n + m: Newton scratch (logistic) */
+    double *phid; /* n×m: Φ diag(ℓ'') for the Newton matrix (logistic only) */
+    double inner_residual;
+} nets_bilevel;
+ms_status nets__bilevel_alloc(nets_bilevel *b, size_t n, size_t m, size_t d, nets_loss loss);
+void nets__bilevel_free(nets_bilevel *b);
+/* Given Φ = t->h (after a forward with a = r), solve the inner problem for
+ * r (in/out: warm start for logistic), then refresh t->f, t->e and return R.
+ * Fails with MS_ENUMERIC when the system is not positive definite. */
+ms_status nets__bilevel_solve(nets_bilevel *b, nets_tl *t, double *r, double *loss, ms_err *err,
+                              int nt);
+
+/* ---- certificate of the ReLU TV problem, nets_cert.c (§1, §8) ---------- */
+/* Lower bound of max_{|w̄|=1} |Σ_j e_j relu(w̄·x_j)| over the particle
+ * directions, `n_rand` random directions from rng and a few projected
+ * ascent steps. ws: NETS_ROW_BLOCK·n + 3d doubles. */
+double nets__cert_relu(const double *x, const double *e, size_t n, size_t d, const double *w,
+                       size_t m, size_t n_rand, ms_rng *rng, double *ws);
+size_t nets__cert_ws(size_t n, size_t d);
+
+/* ---- tangent kernel, nets_kernel.c (§5) -------------------------------- */
+/* K(x,x') = (1/m) Σ_i [σ_i(x)σ_i(x') + a_i² σ'_i(x)σ'_i(x') x·x'] on the
+ * rows of xp (p×d); K is p×p. ws: 2·p·m doubles. */
+void nets__tangent_kernel(const nets_tl *t, const double *a, const double *w, const double *xp,
+                          size_t p, double *K, double *ws);
+
+#endif
