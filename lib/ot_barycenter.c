@@ -163,7 +163,9 @@ static const ms_field fields[] = {
      .flags = MS_FF_MIN,
      .min = 0,
      .def = 1e-9,
-     .doc = "Marginal error (L1, weighted over measures) at which inner Sinkhorn solves stop."},
+     .doc = "Marginal error (L1, weighted over measures) at which inner Sinkhorn solves stop. "
+            "The primal objective is accurate to about inner_tol times the potentials' range, "
+            "so a converged duality_gap may be that much below 0."},
     {.name = "inner_max_iter",
      .type = MS_F_INT,
      .offset = P(inner_max_iter),
