@@ -7,6 +7,8 @@
 #   deploy/install-deps.sh --bench    + the references the benchmarks compare to
 #   deploy/install-deps.sh --examples + what the example scripts plot with
 #   deploy/install-deps.sh --runtime  only what the built daemon needs to run
+#   deploy/install-deps.sh --fuzz     + clang and its libFuzzer runtime (make fuzz)
+#   deploy/install-deps.sh --docker   + a Docker engine and debootstrap (make docker-test)
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libcjson-dev libuv1-dev \
@@ -16,6 +18,8 @@ RUNTIME_PKGS="libmicrohttpd12 libcjson1 libuv1 libopenblas0 liblapacke libsqlite
 libcurl4 libgomp1 curl ca-certificates"
 BENCH_PKGS="python3-pot python3-numpy python3-torch wrk hyperfine"
 EXAMPLE_PKGS="python3-numpy python3-matplotlib"
+FUZZ_PKGS="clang libclang-rt-14-dev"
+DOCKER_PKGS="docker.io debootstrap iptables"
 
 want="$BUILD_PKGS"
 for arg in "$@"; do
@@ -23,6 +27,8 @@ for arg in "$@"; do
     --bench) want="$want $BENCH_PKGS" ;;
     --examples) want="$want $EXAMPLE_PKGS" ;;
     --runtime) want="$RUNTIME_PKGS" ;;
+    --fuzz) want="$want $FUZZ_PKGS" ;;
+    --docker) want="$want $DOCKER_PKGS" ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
     esac
 done
