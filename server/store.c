@@ -7,6 +7,7 @@
  */
 #include "store.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -65,9 +66,13 @@ static int exec(store *s, const char *sql) {
     char *msg = NULL;
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
+        /* A COMMIT that fails (a full disk, a read-only file system) makes
+         * the daemon unready until a later one succeeds. */
+        s->failed = 1;
         fprintf(stderr,
-                "{\"level\":\"error\",\"msg\":\"store\",\"sql\":\"%.40s\",\"error\":\"%s\"}\n", sql,
-                msg ? msg : "?");
+                "{\"level\":\"error\",\"msg\":\"store write failed\",\"sql\":\"%.40s\","
+                "\"error\":\"%s\"}\n",
+                sql, msg ? msg : "?");
         sqlite3_free(msg);
         return -1;
     }
@@ -86,9 +91,13 @@ store *store_open(const char *path, char *err, size_t cap) {
         char lock[4200];
         snprintf(lock, sizeof lock, "%s.lock", path);
         s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-            snprintf(err, cap, "%s is in use by another process (or %s cannot be created)", path,
-                     lock);
+        if (s->lock_fd < 0) {
+            snprintf(err, cap, "cannot create %s: %s", lock, strerror(errno));
+            store_close(s);
+            return NULL;
+        }
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            snprintf(err, cap, "%s is in use by another process (%s is locked)", path, lock);
             store_close(s);
             return NULL;
         }
@@ -135,8 +144,16 @@ int store_begin(store *s) {
 }
 
 int store_commit(store *s) {
-    if (--s->depth == 0)
-        return exec(s, "COMMIT");
+    if (--s->depth == 0) {
+        if (exec(s, "COMMIT")) {
+            /* SQLite may leave the transaction open after a failed COMMIT
+             * (SQLITE_BUSY): end it, or every later BEGIN would fail. */
+            if (!sqlite3_get_autocommit(s->db))
+                sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        s->failed = 0;
+    }
     return 0;
 }
 
@@ -164,7 +181,8 @@ static int run(store *s, sqlite3_stmt *q) {
                 sqlite3_errmsg(s->db));
         return -1;
     }
-    s->failed = 0;
+    if (s->depth == 0) /* inside a transaction, the COMMIT decides */
+        s->failed = 0;
     return 0;
 }
 
