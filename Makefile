@@ -7,6 +7,7 @@
 #   make tsan       the server tests under ThreadSanitizer (build-tsan/)
 #   make fuzz       libFuzzer targets (tests/fuzz/), FUZZ_TIME seconds each
 #   make docker-test  build and run the Docker image with a private engine
+#   make soak       bench/soak.sh: mixed load for SOAK_MIN minutes (default 3)
 #   make bench      benchmarks against the references (bench/README.md);
 #                   BENCH=name runs only bench/name.sh
 #   make format / format-check
@@ -68,7 +69,7 @@ LIBA := $(BUILD)/libmeasured.a
 BINS := $(BUILD)/measured $(BUILD)/measurectl
 
 .PHONY: all deps test unit run asan tsan bench bench-bin format format-check clean tests \
-        fuzz fuzz-bin docker-test
+        fuzz fuzz-bin docker-test soak
 all: $(LIBA) $(BINS)
 
 deps:
@@ -150,6 +151,10 @@ fuzz: deps
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT=-O1 \
 	  SANITIZE=fuzzer-no-link,address,undefined fuzz-bin
 	@BUILD=build-fuzz FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run.sh $(FUZZ)
+
+SOAK_MIN ?= 3
+soak: all
+	@BUILD=$(BUILD) sh bench/soak.sh $(SOAK_MIN)
 
 # The image built and run with a private Docker engine (deploy/docker-test.sh).
 docker-test:
