@@ -1,9 +1,10 @@
 #!/bin/sh
 # bench/soak.sh — the daemon under a mixed load for a bounded time, watched
-# for leaks: submissions (tiny, medium and endless ot jobs), event streams
-# followed to their end, cancels of the endless jobs, reads of jobs, results
-# and pages, all at once from curl loops, while RSS, open file descriptors,
-# threads and the number of jobs are sampled every SOAK_EVERY seconds.
+# for leaks: submissions (tiny, medium and endless ot jobs, SOAK_RATE a
+# second, default 100), event streams followed to their end, cancels, reads
+# of jobs, results and pages, all at once (bench/mixed_load.c), while RSS,
+# open file descriptors, threads and the number of jobs are sampled every
+# SOAK_EVERY seconds.
 #
 # Usage: sh bench/soak.sh [MINUTES]     (default 3; `make soak SOAK_MIN=10`)
 #   SOAK_SECONDS overrides MINUTES (short checks); SOAK_EVERY (default 5).
@@ -20,13 +21,15 @@ M="$BUILD/measured"
 MIN=${1:-${SOAK_MIN:-3}}
 DUR=${SOAK_SECONDS:-$((MIN * 60))}
 EVERY=${SOAK_EVERY:-5}
-[ -x "$M" ] || make --no-print-directory all >/dev/null
+RATE=${SOAK_RATE:-100}
+L="$BUILD/bench/mixed_load"
+[ -x "$M" ] && [ -x "$L" ] || make --no-print-directory BUILD="$BUILD" all "$L" >/dev/null
 TMP=$(mktemp -d /tmp/measured-soak-XXXXXX)
 PID=""
 GEN=""
 cleanup() {
     touch "$TMP/stop"
-    for g in $GEN; do kill "$g" 2>/dev/null || true; done
+    [ -n "$GEN" ] && kill "$GEN" 2>/dev/null
     [ -n "$PID" ] && kill "$PID" 2>/dev/null
     rm -rf "$TMP"
 }
@@ -47,7 +50,7 @@ cloud() {
 }
 echo '{"kind":"ot","label":"tiny","params":{"source":{"points":[[0,0],[1,0],[0,1]]},
  "target":{"points":[[0,1],[1,1],[2,2]]},"epsilon":0.1}}' >"$TMP/tiny.json"
-for spec in "medium 150 0.01 1e-9 300" "endless 300 0.001 0 100000000"; do
+for spec in "medium 60 0.01 1e-9 300" "endless 300 0.001 0 100000000"; do
     set -- $spec
     {
         printf '{"kind":"ot","label":"%s","params":{"source":{"points":' "$1"
@@ -58,64 +61,6 @@ for spec in "medium 150 0.01 1e-9 300" "endless 300 0.001 0 100000000"; do
     } >"$TMP/$1.json"
 done
 
-# Each loop appends one line per request to its own file: "what code".
-submitter() { # tag
-    i=0
-    while [ ! -f "$TMP/stop" ]; do
-        i=$((i + 1))
-        case $((i % 20)) in 0) b=endless ;; 1 | 7 | 13) b=medium ;; *) b=tiny ;; esac
-        code=$(curl -s -m 10 -o "$TMP/sub.$1" -w '%{http_code}' "$U/v1/jobs" \
-            --data-binary "@$TMP/$b.json") || code=000
-        echo "submit $code" >>"$TMP/req.$1"
-        if [ "$code" = 201 ]; then
-            id=$(sed 's/.*"id":"\([0-9a-f]*\)".*/\1/' "$TMP/sub.$1")
-            echo "$id" >>"$TMP/ids.$b"
-        fi
-    done
-}
-canceller() {
-    n=0
-    while [ ! -f "$TMP/stop" ]; do
-        sleep 0.3
-        c=$(wc -l <"$TMP/ids.endless" 2>/dev/null || echo 0)
-        while [ "$n" -lt "$c" ]; do
-            n=$((n + 1))
-            id=$(sed -n "${n}p" "$TMP/ids.endless")
-            code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X DELETE "$U/v1/jobs/$id") ||
-                code=000
-            echo "cancel $code" >>"$TMP/req.cancel"
-        done
-    done
-}
-streamer() { # follow a recent medium job's events to the end
-    while [ ! -f "$TMP/stop" ]; do
-        id=$(tail -n 1 "$TMP/ids.medium" 2>/dev/null || true)
-        [ -n "$id" ] || { sleep 0.1; continue; }
-        curl -s -N -m 30 -H 'Accept: application/x-ndjson' "$U/v1/jobs/$id/events" >"$TMP/ev" ||
-            true
-        if tail -n 1 "$TMP/ev" | grep -q '"event":"end"'; then
-            echo "stream ok" >>"$TMP/req.stream"
-        else
-            echo "stream noend" >>"$TMP/req.stream"
-        fi
-    done
-}
-reader() {
-    while [ ! -f "$TMP/stop" ]; do
-        id=$(tail -n 5 "$TMP/ids.tiny" 2>/dev/null | head -n 1)
-        [ -n "$id" ] || { sleep 0.1; continue; }
-        code=$(curl -s -m 10 -o "$TMP/job" -w '%{http_code}' "$U/v1/jobs/$id?wait=5") || code=000
-        echo "get $code" >>"$TMP/req.read"
-        if grep -q '"status":"succeeded"' "$TMP/job"; then
-            code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$U/v1/jobs/$id/result") ||
-                code=000
-            echo "result $code" >>"$TMP/req.read"
-        fi
-        code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$U/v1/jobs?limit=50") || code=000
-        echo "list $code" >>"$TMP/req.read"
-    done
-}
-
 sample() { # seconds since start
     rss=$(awk '/^VmRSS/ {print $2}' "/proc/$PID/status")
     thr=$(awk '/^Threads/ {print $2}' "/proc/$PID/status")
@@ -124,21 +69,12 @@ sample() { # seconds since start
     echo "$1,$rss,$fds,$thr,$jobs" >>"$TMP/samples"
 }
 
-echo "soak: ${DUR}s of mixed load on $U (2 submitters, 1 canceller, 2 streamers, 1 reader)"
+echo "soak: ${DUR}s of mixed load on $U at $RATE jobs/s (bench/mixed_load.c: 2 submitters," \
+    "2 streamers, 1 canceller, 1 reader)"
 echo "t_s,rss_kb,fds,threads,jobs" >"$TMP/samples"
 sample 0
-for g in a b; do
-    submitter "$g" &
-    GEN="$GEN $!"
-done
-canceller &
-GEN="$GEN $!"
-streamer &
-GEN="$GEN $!"
-streamer &
-GEN="$GEN $!"
-reader &
-GEN="$GEN $!"
+"$L" "$PORT" "$DUR" "$RATE" "$TMP" >"$TMP/counts" &
+GEN=$!
 t=0
 while [ $t -lt "$DUR" ]; do
     sleep "$EVERY"
@@ -146,8 +82,7 @@ while [ $t -lt "$DUR" ]; do
     kill -0 "$PID" 2>/dev/null || { echo "soak: FAIL: the daemon died"; exit 1; }
     sample $t
 done
-touch "$TMP/stop"
-for g in $GEN; do wait "$g" 2>/dev/null || true; done
+wait "$GEN" || { echo "soak: FAIL: load driver"; exit 1; }
 GEN=""
 # Let the queue drain, then one last sample at rest.
 for i in $(seq 1 60); do
@@ -159,13 +94,10 @@ sleep 1
 sample $((DUR + 1 + i))
 cp "$TMP/samples" "$BUILD/soak.csv"
 
-cat "$TMP"/req.* | sort | uniq -c | sort -k2 >"$TMP/counts"
-echo "requests:"
-sed 's/^/  /' "$TMP/counts"
-bad=$(awk '($2 == "submit" && $3 != 201) || ($2 == "cancel" && $3 != 202 && $3 != 409) ||
-    ($2 == "stream" && $3 != "ok") || ($2 == "get" && $3 != 200) ||
-    ($2 == "result" && $3 != 200) || ($2 == "list" && $3 != 200) {s += $1} END {print s + 0}' \
-    "$TMP/counts")
+echo "requests (role, answer, count):"
+sort "$TMP/counts" | sed 's/^/  /'
+bad=$(awk '!(($1 == "submit" && $2 == 201) || ($1 == "cancel" && ($2 == 202 || $2 == 409)) ||
+    ($1 != "submit" && $1 != "cancel" && $2 == 200)) {s += $3} END {print s + 0}' "$TMP/counts")
 echo "samples (also in $BUILD/soak.csv):"
 column -t -s, "$TMP/samples" 2>/dev/null | sed 's/^/  /' || sed 's/^/  /' "$TMP/samples"
 # Trends after a warm-up (the first fifth of the run): least-squares slopes
