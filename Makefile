@@ -101,7 +101,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(FI_OBJ) $(TEST_SUPPORT_OBJ) $(SERVER_
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SERVER_LIBS) $(LIB_LIBS)
 
-tests: $(TEST_BIN) $(BINS)
+# The mixed client load of daemon_faults.sh and bench/soak.sh: libcurl only.
+LOAD_BIN := $(BUILD)/bench/mixed_load
+$(LOAD_BIN): $(BUILD)/obj/bench/mixed_load.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl -lpthread
+
+tests: $(TEST_BIN) $(BINS) $(LOAD_BIN)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(SERVER_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
@@ -153,7 +159,7 @@ fuzz: deps
 	@BUILD=build-fuzz FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run.sh $(FUZZ)
 
 SOAK_MIN ?= 3
-soak: all
+soak: all $(LOAD_BIN)
 	@BUILD=$(BUILD) sh bench/soak.sh $(SOAK_MIN)
 
 # The image built and run with a private Docker engine (deploy/docker-test.sh).
