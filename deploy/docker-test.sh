@@ -8,7 +8,10 @@
 # result, the store surviving a restart, exit 0 on `docker stop`), and
 # everything is removed: container, volume, images, the engine's state.
 #
-# Usage: BUILD=build deploy/docker-test.sh   (as root; `make docker-test`)
+# Usage: BUILD=build deploy/docker-test.sh [--base-only]
+#   (as root; `make docker-test`). --base-only makes the cached base root
+#   and stops: .ci/run starts it early, in the background, since it waits
+#   mostly on the network.
 #   BUILD/docker/bookworm-minbase.tar caches the debootstrap root between
 #   runs (delete it to rebuild); MIRROR overrides the Debian mirror.
 # Skips (exit 0, "docker-test: SKIP ...") when not root or when the engine
@@ -38,6 +41,8 @@ skip() {
 [ -n "$BASE" ] || { say "no 'FROM IMAGE AS build' line in Dockerfile"; exit 1; }
 [ "$(id -u)" = 0 ] || skip "needs root (a Docker engine and debootstrap)"
 deploy/install-deps.sh --docker
+BASE_ONLY=0
+[ "${1:-}" = --base-only ] && BASE_ONLY=1
 
 W=$(mktemp -d /tmp/measured-docker-XXXXXX)
 SOCK="unix://$W/docker.sock"
@@ -77,23 +82,6 @@ fail() {
 }
 t0=$(date +%s)
 lap() { say "$1 ($(($(date +%s) - t0)) s)"; }
-
-# ---- the engine --------------------------------------------------------------
-dockerd --data-root "$W/root" --exec-root "$W/exec" --pidfile "$W/dockerd.pid" -H "$SOCK" \
-    --bridge=none --iptables=false --ip-masq=false >"$W.log" 2>&1 &
-DPID=$!
-i=0
-until d version >/dev/null 2>&1; do
-    if ! kill -0 "$DPID" 2>/dev/null; then
-        DPID=""
-        skip "dockerd cannot run here: $(grep -m1 -i 'level=fatal\|failed to start\|error' "$W.log" ||
-            tail -n1 "$W.log")"
-    fi
-    i=$((i + 1))
-    [ $i -le 300 ] || skip "dockerd did not answer in 30 s: $(tail -n1 "$W.log")"
-    sleep 0.1
-done
-lap "engine up: $(d version --format '{{.Server.Version}}')"
 
 # ---- the base image: debootstrap once, cached --------------------------------
 if [ ! -s "$TAR" ]; then
@@ -140,6 +128,25 @@ EOF
 else
     say "base root from the cache $TAR"
 fi
+[ $BASE_ONLY = 1 ] && exit 0
+
+# ---- the engine --------------------------------------------------------------
+dockerd --data-root "$W/root" --exec-root "$W/exec" --pidfile "$W/dockerd.pid" -H "$SOCK" \
+    --bridge=none --iptables=false --ip-masq=false >"$W.log" 2>&1 &
+DPID=$!
+i=0
+until d version >/dev/null 2>&1; do
+    if ! kill -0 "$DPID" 2>/dev/null; then
+        DPID=""
+        skip "dockerd cannot run here: $(grep -m1 -i 'level=fatal\|failed to start\|error' "$W.log" ||
+            tail -n1 "$W.log")"
+    fi
+    i=$((i + 1))
+    [ $i -le 300 ] || skip "dockerd did not answer in 30 s: $(tail -n1 "$W.log")"
+    sleep 0.1
+done
+lap "engine up: $(d version --format '{{.Server.Version}}')"
+
 d import -c 'CMD ["/bin/bash"]' "$TAR" "$BASE" >/dev/null
 lap "imported as $BASE"
 
