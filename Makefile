@@ -54,7 +54,11 @@ TEST_SRC   := $(sort $(wildcard tests/test_*.c))
 TEST_SUPPORT_SRC := $(sort $(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
+# The dashboard (web/) is compiled into the daemon: web/embed.sh turns its
+# files into $(BUILD)/gen/web_assets.c, linked with the server objects.
+WEB_SRC    := $(sort $(filter-out web/embed.sh,$(wildcard web/*)))
+WEB_OBJ    := $(BUILD)/obj/gen/web_assets.o
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(WEB_OBJ)
 CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 # Tests link the fault-injecting allocator ahead of the library's own.
@@ -68,12 +72,16 @@ BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIBA := $(BUILD)/libmeasured.a
 BINS := $(BUILD)/measured $(BUILD)/measurectl
 
-.PHONY: all deps test unit run asan tsan bench bench-bin format format-check clean tests \
+.PHONY: all deps deps-test test unit run asan tsan bench bench-bin format format-check clean tests \
         fuzz fuzz-bin docker-test soak
 all: $(LIBA) $(BINS)
 
 deps:
 	@deploy/install-deps.sh
+
+# The tests also need Chromium (the dashboard's browser test).
+deps-test:
+	@deploy/install-deps.sh --browser
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -85,6 +93,14 @@ $(BUILD)/obj/tests/%.o: CFLAGS += -DMS_FAULT_INJECTION
 $(FI_OBJ): lib/ms_alloc.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DMS_FAULT_INJECTION -Ilib -c $< -o $@
+
+$(BUILD)/gen/web_assets.c: web/embed.sh $(WEB_SRC)
+	@mkdir -p $(dir $@)
+	sh web/embed.sh $(WEB_SRC) >$@.tmp && mv $@.tmp $@
+
+$(WEB_OBJ): $(BUILD)/gen/web_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iserver -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
@@ -119,7 +135,7 @@ bench-bin: $(BENCH_BIN)
 unit: tests
 	@BUILD=$(BUILD) tests/run.sh
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory all tests
 	@BUILD=$(BUILD) tests/run.sh
 
@@ -127,7 +143,7 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/measured $(ARGS)
 
-asan: deps
+asan: deps-test
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined OPT=-O1 all tests
 	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh

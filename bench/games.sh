@@ -15,6 +15,8 @@ trap 'rm -f "$dump"' EXIT
 "$BUILD/bench/games" "$M" "$M" "$ITS" 2 >"$dump.c2"
 "$PY" bench/games_numpy.py "$dump" "$ITS" >"$dump.np"
 cat "$dump.c1" "$dump.c2" "$dump.np"
+# The generic path (expression payoff, pair by pair) for reference.
+"$BUILD/bench/games" "$M" "$M" 5 1 expr
 c1=$(sed -n 's/.*its_per_s=\([0-9.]*\).*/\1/p' "$dump.c1")
 c2=$(sed -n 's/.*its_per_s=\([0-9.]*\).*/\1/p' "$dump.c2")
 np=$(sed -n 's/.*its_per_s=\([0-9.]*\).*/\1/p' "$dump.np")

@@ -63,11 +63,8 @@ def run_all(kind, param_list, label=None):
     """Submit every params object first (the daemon runs them in parallel on
     its workers), then collect the results in order."""
     ids = [submit(kind, p, label) for p in param_list]
-    out = []
-    for i, j in enumerate(ids):
-        out.append(result(j))
-        print(f"\r{label or kind}: {i + 1}/{len(ids)}", end="", file=sys.stderr)
-    print(file=sys.stderr)
+    out = [result(j) for j in ids]
+    print(f"{label or kind}: {len(ids)} jobs done", file=sys.stderr)
     return out
 
 

@@ -42,7 +42,7 @@ def params(**kw):
 
 
 def panel_depth(ax, notes):
-    depths = [1, 2, 3, 5, 8, 12, 20, 30, 40]
+    depths = [2, 3, 5, 8, 12, 20, 30, 40]
     plist = [params(depth=L, init="residual", scale=0.25, lr=0.5, lr_unit="threshold",
                     max_iter=20000, tol=1e-10, sharpness_every=0, init_seed=r)
              for L in depths for r in range(REPS)]
@@ -50,11 +50,13 @@ def panel_depth(ax, notes):
     S, Smin, up = [], [], []
     for i, L in enumerate(depths):
         rs = res[i * REPS:(i + 1) * REPS]
-        S.append(sum(r["sharpness"] for r in rs) / REPS)
+        ok = [r for r in rs if not r["diverged"]]
+        S.append(sum(r["sharpness"] for r in ok) / len(ok) if ok else math.nan)
         Smin.append(rs[0]["sharpness_lower_bound"])
         up.append(rs[0]["sharpness_reference_upper"])
-        conv = all(r["converged"] for r in rs)
-        notes.append(f"L={L:2d}: S/S_min = {S[-1] / Smin[-1]:.4f}, converged={conv}")
+        conv = sum(r["converged"] for r in rs)
+        notes.append(f"(a) L={L:2d}: S/S_min = {S[-1] / Smin[-1]:.4f}, converged {conv}/{REPS}, "
+                     f"diverged {REPS - len(ok)}/{REPS}")
     ax.plot(depths, S, "o-", label="sharpness at convergence")
     ax.plot(depths, Smin, "k--", label="S_min = 2La‖w*‖^{2−2/L}")
     ax.plot(depths, up, "k:", label="8LΛ‖w*‖^{2−2/L}")
@@ -63,27 +65,29 @@ def panel_depth(ax, notes):
     ax.set_yscale("log")
     ax.set_title("(a) residual init, lr = 0.5·2/S_min")
     ax.legend(fontsize=7)
-    ratio = max(s / m for s, m in zip(S, Smin))
+    ratio = max(s / m for s, m in zip(S, Smin) if not math.isnan(s))
     notes.append(f"(a) max S/S_min over depths = {ratio:.3f} (claim [P]: S ≤ C(κ)·S_min, "
                  f"C independent of depth; S ≥ S_min always)")
 
 
 def panel_scale(ax, notes):
     scales = [0.25 + 0.05 * i for i in range(8)]
-    lrs = [0.02, 0.07, 0.1]
+    lrs = [0.02, 0.07, 0.1, 0.15]
     plist = [params(depth=10, init="gaussian", scale=s, lr=lr, max_iter=20000, tol=1e-9,
                     sharpness_every=0, init_seed=r)
              for lr in lrs for s in scales for r in range(REPS)]
     res = mc.run_all(KIND, plist, "Fig. 1 sweep")
     k = 0
     smin = res[0]["sharpness_lower_bound"]
+    nconv = {}
     for lr in lrs:
         fin, ini = [], []
         for s in scales:
             rs = res[k:k + REPS]
             k += REPS
-            ok = [r for r in rs if not r["diverged"]]
+            ok = [r for r in rs if r["converged"]]
             fin.append(sum(r["sharpness"] for r in ok) / len(ok) if ok else math.nan)
+            nconv[lr] = nconv.get(lr, 0) + len(ok)
             ini.append(sum(r["sharpness_initial"] for r in rs) / REPS)
             if ok:
                 worst = max(r["sharpness"] for r in ok)
@@ -97,23 +101,25 @@ def panel_scale(ax, notes):
     ax.set_yscale("log")
     ax.set_xlabel("initialisation scale s")
     ax.set_ylabel("sharpness")
-    ax.set_title("(b) Gaussian init, L = 10 (dotted: 2/lr)")
+    ax.set_title("(b) Gaussian init, L = 10 (dotted: 2/lr; converged runs only)")
     ax.legend(fontsize=7)
-    notes.append(f"(b) S_min = {smin:.3f}, critical lr 2/S_min = {2 / smin:.4f}")
+    notes.append(f"(b) S_min = {smin:.3f}, critical lr 2/S_min = {2 / smin:.4f}; converged runs "
+                 f"per lr (of {len(scales) * REPS}): " +
+                 ", ".join(f"{lr}: {nconv[lr]}" for lr in lrs))
 
 
 def panel_eos(ax, notes):
     runs = [("flow (RK4, dt 0.01)", params(depth=10, scale=0.4, lr=0.01, method="flow",
                                            max_iter=3000, sharpness_every=10)),
-            ("GD lr = 0.1", params(depth=10, scale=0.4, lr=0.1, max_iter=3000,
+            ("GD lr = 0.1", params(depth=10, scale=0.4, lr=0.1, max_iter=20000,
                                    sharpness_every=10)),
-            ("GD lr = 0.12", params(depth=10, scale=0.4, lr=0.12, max_iter=3000,
+            ("GD lr = 0.12", params(depth=10, scale=0.4, lr=0.12, max_iter=20000,
                                     sharpness_every=10))]
     res = mc.run_all(KIND, [p for _, p in runs], "edge of stability")
     for (name, p), r in zip(runs, res):
         h = r["history"]
         t = [s * p["lr"] for s in h["step"]]
-        line, = ax.plot(t, h["sharpness"], label=name)
+        line, = ax.plot(t[1:], h["sharpness"][1:], label=name)
         if p.get("method") != "flow":
             ax.axhline(2 / p["lr"], color=line.get_color(), ls=":", lw=1)
         notes.append(f"(c) {name}: final S = {r['sharpness']:.4f}, 2/lr = "
@@ -121,6 +127,7 @@ def panel_eos(ax, notes):
     ax.axhline(res[0]["sharpness_lower_bound"], color="k", ls="--", lw=1, label="S_min")
     ax.set_xlabel("time lr·k")
     ax.set_ylabel("sharpness")
+    ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_title("(c) edge of stability, s = 0.4")
     ax.legend(fontsize=7)
@@ -140,7 +147,9 @@ def panel_threshold(ax, notes):
             rs = res[k:k + REPS]
             k += REPS
             lr.append(rs[0]["lr"])
-            d2.append(max(sum(r["dist2_wstar"] for r in rs) / REPS / 5, 1e-32))
+            # A diverged run is drawn at the top of the panel (1e2).
+            d2.append(min(max(sum(r["dist2_wstar"] if not r["diverged"] else 1e2 for r in rs)
+                              / REPS / 5, 1e-32), 1e2))
         line, = ax.plot(lr, d2, "o-", ms=3, label=f"L = {L}")
         crit = rs[0]["lr"] / factors[-1]
         ax.axvline(crit, color=line.get_color(), ls=":", lw=1)

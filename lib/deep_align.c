@@ -289,6 +289,10 @@ static const ms_fields params_table = MS_FIELDS(align_params, fields);
 
 #define ALIGN_MAX_PARAMS 5e7
 #define ALIGN_MAX_ACTIVATIONS 2e7
+/* Multiply-adds of one pass (forward, backward or JVP) of a step: 4e9 is a
+ * few seconds on one core, the longest a step may go without a
+ * cancellation check. */
+#define ALIGN_MAX_WORK 4e9
 
 static size_t in_dim(const align_params *p) {
     return p->X.v ? p->X.cols : (size_t)p->d;
@@ -329,6 +333,10 @@ static ms_status check(const void *params, ms_errlist *errs) {
     if (nparams_of(p) > ALIGN_MAX_PARAMS)
         ms_errlist_addf(errs, MS_EINVAL, "width", "%.0f parameters, at most %.0f", nparams_of(p),
                         ALIGN_MAX_PARAMS);
+    if (nparams_of(p) * (double)batch_of(p) > ALIGN_MAX_WORK)
+        ms_errlist_addf(errs, MS_EINVAL, "batch",
+                        "parameters × batch = %.3g exceeds %.3g (one pass of a step)",
+                        nparams_of(p) * (double)batch_of(p), ALIGN_MAX_WORK);
     if ((double)(L - 1) * (double)p->width * (double)batch_of(p) > ALIGN_MAX_ACTIVATIONS)
         ms_errlist_addf(errs, MS_EINVAL, "batch", "depth × width × batch exceeds %.0f",
                         ALIGN_MAX_ACTIVATIONS);
@@ -347,9 +355,10 @@ static const char *const stat_names[S_COUNT] = {
     "cos_theta", "cos_theta_realised", "feature_speed", "forward_rms", "backward_rms", "grad_norm",
     "lr",        "loss_decay_pred",    "sensitivity"};
 
-typedef struct {
-    double loss, dl_pred, dl_actual, cos_out, sens_out;
-} align_row;
+/* History columns (one row per step). */
+enum { H_LOSS, H_DLP, H_DLA, H_COS, H_SENS, H_COLS };
+static const char *const hist_names[H_COLS] = {"loss", "loss_decay_pred", "loss_decay_actual",
+                                               "cos_theta_out", "sensitivity_out"};
 
 typedef struct align_state {
     const align_params *p;
@@ -531,7 +540,7 @@ static ms_status init_buffers(align_state *s, ms_err *err) {
     s->stats = ms_calloc(S_COUNT * L, sizeof(double));
     s->stats0 = ms_calloc(S_COUNT * L, sizeof(double));
     s->infeasible = ms_calloc(L, sizeof(int));
-    int hok = deep__hist_init(&s->hist, sizeof(align_row), (size_t)s->p->max_iter);
+    int hok = deep__hist_init(&s->hist, H_COLS * sizeof(double), (size_t)s->p->max_iter);
     if (!ok || !s->stats || !s->stats0 || !s->infeasible || !hok)
         return ms_fail(err, MS_ENOMEM, "", "per-layer buffers");
     return MS_OK;
@@ -637,15 +646,24 @@ static void publish(const align_state *s, ms_progress *prog) {
     prog->done = s->done;
 }
 
+/* A step of a large network makes several passes of O(params × batch)
+ * work; the caller's cancellation is honoured between them. */
+static ms_status cancelled(const ms_ctx *ctx, ms_err *err) {
+    return ms_ctx_cancelled(ctx) ? ms_fail(err, MS_ECANCELLED, "", "cancelled inside a step")
+                                 : MS_OK;
+}
+
 static ms_status step(void *state, const ms_ctx *ctx, ms_progress *prog, ms_err *err) {
-    (void)ctx;
-    (void)err;
     align_state *s = state;
     const align_params *p = s->p;
     deep_mlp *net = s->net;
     deep_mlp_backward(net, s->theta, s->grad, s->nt);
     layer_norms(s);
+    if (cancelled(ctx, err) != MS_OK)
+        return MS_ECANCELLED;
     choose_rates(s);
+    if (cancelled(ctx, err) != MS_OK)
+        return MS_ECANCELLED;
     first_order(s);
     layer_stats(s);
     s->identity_worst = fmax(s->identity_worst, s->identity_err);
@@ -660,8 +678,9 @@ static ms_status step(void *state, const ms_ctx *ctx, ms_progress *prog, ms_err 
         realised(s);
     if (s->iter == 0)
         memcpy(s->stats0, s->stats, S_COUNT * s->L * sizeof *s->stats);
-    align_row row = {s->loss, s->stats[S_DL * s->L + s->L - 1], s->loss_prev - s->loss,
-                     s->stats[S_COS * s->L + s->L - 2], s->stats[S_SENS * s->L + s->L - 2]};
+    const double row[H_COLS] = {s->loss, s->stats[S_DL * s->L + s->L - 1], s->loss_prev - s->loss,
+                                s->stats[S_COS * s->L + s->L - 2],
+                                s->stats[S_SENS * s->L + s->L - 2]};
     s->iter++;
     if (!isfinite(s->loss) || s->loss > p->diverge_factor * fmax(s->loss0, 1e-300))
         s->diverged = s->done = 1;
@@ -669,7 +688,7 @@ static ms_status step(void *state, const ms_ctx *ctx, ms_progress *prog, ms_err 
         s->converged = s->done = 1;
     if (s->iter >= (size_t)p->max_iter)
         s->done = 1;
-    deep__hist_push(&s->hist, &row, s->done);
+    deep__hist_push(&s->hist, row, s->done);
     publish(s, prog);
     return MS_OK;
 }
@@ -700,20 +719,7 @@ static ms_status result(void *state, ms_value *out, ms_err *err) {
             inf[ni++] = (long long)(l + 1);
     ms_obj_ivec(out, "infeasible_layers", inf, ni);
     ms_free(inf);
-    ms_value *h = ms_obj_obj(out, "history");
-    if (h) {
-        ms_value *a[5] = {ms_obj_arr(h, "loss"), ms_obj_arr(h, "loss_decay_pred"),
-                          ms_obj_arr(h, "loss_decay_actual"), ms_obj_arr(h, "cos_theta_out"),
-                          ms_obj_arr(h, "sensitivity_out")};
-        for (size_t i = 0; i < s->hist.n && a[0] && a[1] && a[2] && a[3] && a[4]; i++) {
-            const align_row *r = deep__hist_row(&s->hist, i);
-            ms_arr_num(a[0], r->loss);
-            ms_arr_num(a[1], r->dl_pred);
-            ms_arr_num(a[2], r->dl_actual);
-            ms_arr_num(a[3], r->cos_out);
-            ms_arr_num(a[4], r->sens_out);
-        }
-    }
+    deep__hist_write(&s->hist, ms_obj_obj(out, "history"), hist_names);
     return ms_value_status(out);
 }
 

@@ -66,6 +66,10 @@ void deep_dataset_check(const ms_mat *X, const ms_vec *y, const char *xname, con
     else if (X->v && X->rows != y->n)
         ms_errlist_addf(errs, MS_EINVAL, yname, "has %zu entries but %s has %zu rows", y->n, xname,
                         X->rows);
+    /* The kinds keep d×d moments: the same bound as the synthetic d. */
+    if (X->v && X->cols > DEEP_DATA_MAX_DIM)
+        ms_errlist_addf(errs, MS_EINVAL, xname, "has %zu columns, at most %d allowed", X->cols,
+                        DEEP_DATA_MAX_DIM);
 }
 
 void deep_data_moments(const double *X, const double *y, size_t n, size_t d, double *sigma,

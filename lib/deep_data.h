@@ -34,6 +34,10 @@ ms_status deep_dataset_make(deep_dataset *ds, const ms_mat *X, const ms_vec *y, 
                             double noise, const double *w_true, ms_rng *rng, ms_err *err);
 void deep_dataset_fini(deep_dataset *ds);
 
+/* Largest input dimension (given X or synthetic d): the kinds keep d×d
+ * second moments. */
+#define DEEP_DATA_MAX_DIM 2048
+
 /* Field-table entries of the data parameters every deep-network kind
  * shares — X (MAT), y (VEC), n, d (INT), noise (DOUBLE) — for a params
  * struct T with members of those names; n_def, d_def: synthetic defaults. */

@@ -36,3 +36,10 @@ void deep__hist_push(deep__hist *h, const void *row, int force) {
     memcpy(h->rows + h->n * h->size, row, h->size);
     h->n++;
 }
+
+void deep__hist_write(const deep__hist *h, ms_value *obj, const char *const *names) {
+    const size_t ncols = h->size / sizeof(double);
+    const double *rows = (const double *)(const void *)h->rows;
+    for (size_t j = 0; obj && j < ncols; j++)
+        ms_obj_vec(obj, names[j], rows + j, h->n, ncols);
+}

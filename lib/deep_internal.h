@@ -19,6 +19,8 @@
 #include <cblas.h>
 #include <stddef.h>
 
+#include "ms_value.h"
+
 /* C (M×N, row-major, ldc) = alpha·op(A)·op(B) + beta·C, where op(A) is M×K
  * and op(B) is K×N (row-major storage with leading dimensions lda, ldb). */
 void deep__gemm(int nt, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, size_t M, size_t N, size_t K,
@@ -61,5 +63,8 @@ void deep__hist_push(deep__hist *h, const void *row, int force);
 static inline const void *deep__hist_row(const deep__hist *h, size_t i) {
     return h->rows + i * h->size;
 }
+/* For rows of doubles: each column j as a dense vector member names[j] of
+ * obj (ncols = size / sizeof(double) names). */
+void deep__hist_write(const deep__hist *h, ms_value *obj, const char *const *names);
 
 #endif

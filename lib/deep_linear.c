@@ -236,10 +236,10 @@ static size_t memory(const void *params) {
     return (size_t)(8 * (P * v + (n + 2 * d) * d));
 }
 
-typedef struct {
-    size_t step;
-    double sharpness, loss, dist2, grad_norm;
-} hist_row;
+/* History columns (one row per sharpness measurement). */
+enum { H_STEP, H_SHARP, H_LOSS, H_DIST2, H_GNORM, H_COLS };
+static const char *const hist_names[H_COLS] = {"step", "sharpness", "loss", "dist2_wstar",
+                                               "grad_norm"};
 
 typedef struct deep_linear_state {
     const deep_linear_params *p;
@@ -308,8 +308,8 @@ static ms_status measure(deep_linear_state *s, ms_err *err) {
     s->sharp_res = e.residual;
     if ((st = deep_chain_structure(s->ch, s->theta, s->bal0, s->what, &s->stats, err)) != MS_OK)
         return st;
-    hist_row row = {s->iter, s->sharp, s->loss, s->dist2, s->gnorm};
-    deep__hist_push(&s->hist, &row, s->done);
+    const double row[H_COLS] = {(double)s->iter, s->sharp, s->loss, s->dist2, s->gnorm};
+    deep__hist_push(&s->hist, row, s->done);
     return MS_OK;
 }
 
@@ -444,7 +444,7 @@ static ms_status init(void *state, const void *params, const ms_ctx *ctx, ms_err
         return err->code;
     ms_rng_init(&s->lrng, (uint64_t)p->seed, 3);
     size_t every = p->sharpness_every > 0 ? (size_t)p->sharpness_every : (size_t)p->max_iter;
-    if (!deep__hist_init(&s->hist, sizeof(hist_row), (size_t)p->max_iter / every + 3))
+    if (!deep__hist_init(&s->hist, H_COLS * sizeof(double), (size_t)p->max_iter / every + 3))
         return ms_fail(err, MS_ENOMEM, "", "history");
     evaluate(s);
     s->loss0 = s->loss;
@@ -565,19 +565,7 @@ static ms_status result(void *state, ms_value *out, ms_err *err) {
     ms_obj_num(out, "rank1_ratio", s->stats.rank1_ratio);
     ms_obj_num(out, "layer_alignment", s->stats.layer_alignment);
     ms_obj_num(out, "input_alignment", s->stats.input_alignment);
-    ms_value *h = ms_obj_obj(out, "history");
-    if (h) {
-        ms_value *a[5] = {ms_obj_arr(h, "step"), ms_obj_arr(h, "sharpness"), ms_obj_arr(h, "loss"),
-                          ms_obj_arr(h, "dist2_wstar"), ms_obj_arr(h, "grad_norm")};
-        for (size_t i = 0; i < s->hist.n && a[0] && a[1] && a[2] && a[3] && a[4]; i++) {
-            const hist_row *r = deep__hist_row(&s->hist, i);
-            ms_arr_int(a[0], (long long)r->step);
-            ms_arr_num(a[1], r->sharpness);
-            ms_arr_num(a[2], r->loss);
-            ms_arr_num(a[3], r->dist2);
-            ms_arr_num(a[4], r->grad_norm);
-        }
-    }
+    deep__hist_write(&s->hist, ms_obj_obj(out, "history"), hist_names);
     return ms_value_status(out);
 }
 

@@ -157,9 +157,10 @@ static size_t memory(const void *params) {
     return (size_t)(8 * (w + 6 * N + 12 * d * d));
 }
 
-typedef struct {
-    double t, loss, loss_limit, gap, dist, dist_limit;
-} wide_row;
+/* History columns (one row every record_every steps). */
+enum { H_T, H_LOSS, H_LOSSL, H_GAP, H_DIST, H_DISTL, H_COLS };
+static const char *const hist_names[H_COLS] = {
+    "time", "loss", "loss_limit", "gap_to_limit", "dist_min_norm", "dist_min_norm_limit"};
 
 typedef struct wide_linear_state {
     const wide_linear_params *p;
@@ -235,8 +236,8 @@ static ms_status law(wide_linear_state *s, ms_err *err) {
 }
 
 static void record(wide_linear_state *s) {
-    wide_row row = {s->t, s->loss, s->lossl, s->gap, s->dist, s->distl};
-    deep__hist_push(&s->hist, &row, s->done);
+    const double row[H_COLS] = {s->t, s->loss, s->lossl, s->gap, s->dist, s->distl};
+    deep__hist_push(&s->hist, row, s->done);
 }
 
 static ms_status init(void *state, const void *params, const ms_ctx *ctx, ms_err *err) {
@@ -287,7 +288,7 @@ static ms_status init(void *state, const void *params, const ms_ctx *ctx, ms_err
     double w = fmin(fmin(steps_per_unit, (double)p->max_iter), (double)DEEP_HIST_MAX);
     s->ring_n = (size_t)w;
     s->ring = ms_malloc(s->ring_n + 1, sizeof *s->ring);
-    if (!deep__hist_init(&s->hist, sizeof(wide_row),
+    if (!deep__hist_init(&s->hist, H_COLS * sizeof(double),
                          (size_t)p->max_iter / (size_t)p->record_every + 3) ||
         !s->ring)
         return ms_fail(err, MS_ENOMEM, "", "history");
@@ -328,6 +329,10 @@ static ms_status step(void *state, const ms_ctx *ctx, ms_progress *prog, ms_err 
     const wide_linear_params *p = s->p;
     const int nt = ms_ctx_threads(ctx);
     deep_widenet_step(s->net, p->lr, nt);
+    /* Depth 3 at large N does two O(N²d) passes per step: honour a cancel
+     * request between them. */
+    if (ms_ctx_cancelled(ctx))
+        return ms_fail(err, MS_ECANCELLED, "", "cancelled inside a step");
     const double h = p->lr / (double)p->limit_substeps;
     for (long long i = 0; i < p->limit_substeps; i++)
         s->lossl = deep_widenet_limit_advance(s->net, h, p->limit_method == ODE_RK4);
@@ -392,21 +397,7 @@ static ms_status result(void *state, ms_value *out, ms_err *err) {
         ms_obj_num(out, "law_B_error", s->law_B);
         ms_obj_num(out, "law_m_error", s->law_m);
     }
-    ms_value *h = ms_obj_obj(out, "history");
-    if (h) {
-        ms_value *a[6] = {ms_obj_arr(h, "time"),          ms_obj_arr(h, "loss"),
-                          ms_obj_arr(h, "loss_limit"),    ms_obj_arr(h, "gap_to_limit"),
-                          ms_obj_arr(h, "dist_min_norm"), ms_obj_arr(h, "dist_min_norm_limit")};
-        for (size_t i = 0; i < s->hist.n && a[0] && a[1] && a[2] && a[3] && a[4] && a[5]; i++) {
-            const wide_row *r = deep__hist_row(&s->hist, i);
-            ms_arr_num(a[0], r->t);
-            ms_arr_num(a[1], r->loss);
-            ms_arr_num(a[2], r->loss_limit);
-            ms_arr_num(a[3], r->gap);
-            ms_arr_num(a[4], r->dist);
-            ms_arr_num(a[5], r->dist_limit);
-        }
-    }
+    deep__hist_write(&s->hist, ms_obj_obj(out, "history"), hist_names);
     return ms_value_status(out);
 }
 

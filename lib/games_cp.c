@@ -47,6 +47,12 @@ ms_status games_cp_init(games_cp *cp, games_payoff *p, const games_space *X, con
     cp->W = ms_malloc(n, sizeof(double));
     cp->H = ms_malloc(n * e, sizeof(double));
     cp->scratch = ms_malloc((threads ? threads : 1) * p->scratch, sizeof(double));
+    /* Pairwise payoffs compute all four fields in one pass (one
+     * evaluation per pair); random_fourier has its separable path. */
+    if (p->family != GAMES_FAM_RANDOM_FOURIER) {
+        cp->part = ms_malloc(GAMES_FIELD_BLOCKS * n * (1 + e), sizeof(double));
+        ok = ok && cp->part;
+    }
     if (!ok || !cp->U || !cp->G || !cp->W || !cp->H || !cp->scratch) {
         games_cp_fini(cp);
         return MS_ENOMEM;
@@ -84,6 +90,7 @@ void games_cp_fini(games_cp *cp) {
     ms_free(cp->W);
     ms_free(cp->H);
     ms_free(cp->scratch);
+    ms_free(cp->part);
     memset(cp, 0, sizeof *cp);
 }
 
@@ -98,6 +105,10 @@ static int fields_at(games_cp *cp, const games_cp_state *s, int grads, const ms_
     ms_ctx c = {(int)cp->threads, ctx ? ctx->cancel : NULL};
     if (ms_ctx_threads(ctx) < c.threads)
         c.threads = ms_ctx_threads(ctx);
+    if (grads && cp->part)
+        return games_payoff_fields_both(cp->p, s->x, s->a, cp->m, s->y, s->b, cp->n, cp->U, cp->G,
+                                        cp->W, cp->H, cp->part, cp->scratch, &c, &cp->bad_i,
+                                        &cp->bad_j);
     return games_payoff_fields(cp->p, s->x, s->a, cp->m, s->y, s->b, cp->n, cp->U,
                                grads ? cp->G : NULL, cp->W, grads ? cp->H : NULL, cp->scratch, &c,
                                &cp->bad_i, &cp->bad_j);
@@ -196,4 +207,27 @@ double games_eff_support(const double *w, size_t n) {
     for (size_t i = 0; i < n; i++)
         s += w[i] * w[i];
     return s > 0 ? 1.0 / s : 0;
+}
+
+void games_lyapunov(const games_space *sp, const double *x, const double *a, size_t n,
+                    const double *xr, const double *ar, size_t nr, double alpha, double lambda,
+                    double tau, double eta_w, double eta_pos, double out[3]) {
+    size_t d = sp->dim;
+    double vw = 0, vpos = 0, inside = 0;
+    for (size_t I = 0; I < nr; I++) {
+        double ahat = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d2 = games_space_dist2(sp, xr + I * d, x + i * d), r = sqrt(d2) / tau;
+            if (r > lambda)
+                continue;
+            double phi = exp(-pow(r, alpha) / alpha);
+            ahat += phi * a[i];
+            vpos += a[i] * phi * d2 / (2 * eta_pos);
+        }
+        inside += ahat;
+        vw += ar[I] > 0 ? ar[I] * log(ar[I] / ahat) / eta_w : 0;
+    }
+    out[0] = vw;
+    out[1] = eta_pos > 0 ? vpos : 0;
+    out[2] = (1 - inside) / eta_w;
 }

@@ -36,6 +36,7 @@ typedef struct games_cp {
     games_cp_state s, g, t, snap; /* current, gradient point, next, snapshot */
     double *U, *G, *W, *H;
     double *scratch; /* threads × p->scratch */
+    double *part;    /* one-pass fields: GAMES_FIELD_BLOCKS × n × (1 + e) */
     size_t threads;
     /* Of the current state at the start of the last step (free by-products
      * of the first inner step): */
@@ -63,6 +64,16 @@ int games_cp_eval_current(games_cp *cp, int grads, const ms_ctx *ctx);
 
 void games_cp_snapshot(games_cp *cp);
 void games_cp_restore(games_cp *cp);
+
+/* Lyapunov potential of [P1] (the authors' code; games.md §3) of one player's
+ * atoms (x, a; n atoms) against a reference equilibrium (xr, ar; nr atoms):
+ * ψ(r) = exp(−r^α/α) for r ≤ λ, else 0; φ_I(x) = ψ(dist(x*_I, x)/τ);
+ * â_I = Σ_i φ_I(x_i) a_i; out[0] = V_w = Σ_I a*_I log(a*_I/â_I)/η_w,
+ * out[1] = V_pos = Σ_I Σ_i a_i φ_I(x_i) dist²(x*_I, x_i)/(2η_pos),
+ * out[2] = outside mass (1 − Σ_I â_I)/η_w. V_w is +Inf when an â_I is 0. */
+void games_lyapunov(const games_space *sp, const double *x, const double *a, size_t n,
+                    const double *xr, const double *ar, size_t nr, double alpha, double lambda,
+                    double tau, double eta_w, double eta_pos, double out[3]);
 
 /* 1/Σ w², the effective number of atoms. */
 double games_eff_support(const double *w, size_t n);

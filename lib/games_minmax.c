@@ -22,37 +22,23 @@
 
 #include "games_diag.h"
 #include "games_expr.h"
+#include "games_minmax_internal.h"
 #include "ms_alloc.h"
 #include "ms_kind.h"
 
-typedef struct quad_params {
-    int present;
-    ms_mat P, B, Q;
-} quad_params;
-
-typedef struct minmax_params {
-    char *payoff;
-    ms_dict params;
-    quad_params quadratic;
-    ms_vec x0, y0, etas, reference;
-    int method;
-    double eta, tol, fd_step, nash_tol;
-    long long seed, threads, max_iter, pp_max_inner;
-    int diagnostics;
-} minmax_params;
-
 #define NAN_ NAN
+static const char *const diagnose_points[] = {"final", "reference", NULL};
 static const ms_field quad_f[] = {
-    {"P", MS_F_MAT, offsetof(quad_params, P), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL, 4096,
-     "d×d matrix of the x-x term ½xᵀPx."},
-    {"B", MS_F_MAT, offsetof(quad_params, B), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL, 4096,
-     "d×e coupling matrix of xᵀBy."},
-    {"Q", MS_F_MAT, offsetof(quad_params, Q), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL, 4096,
-     "e×e matrix of the y-y term −½yᵀQy."},
+    {"P", MS_F_MAT, offsetof(games_minmax_quad, P), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL,
+     4096, "d×d matrix of the x-x term ½xᵀPx."},
+    {"B", MS_F_MAT, offsetof(games_minmax_quad, B), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL,
+     4096, "d×e coupling matrix of xᵀBy."},
+    {"Q", MS_F_MAT, offsetof(games_minmax_quad, Q), MS_FF_REQUIRED, 0, 0, NAN_, NULL, NULL, NULL,
+     4096, "e×e matrix of the y-y term −½yᵀQy."},
 };
-static const ms_fields quad_fields = MS_FIELDS(quad_params, quad_f);
+static const ms_fields quad_fields = MS_FIELDS(games_minmax_quad, quad_f);
 
-#define M_ minmax_params
+#define M_ games_minmax_params
 static const ms_field minmax_f[] = {
     {"payoff", MS_F_STRING, offsetof(M_, payoff), 0, 0, 0, NAN_, NULL, NULL, NULL,
      GAMES_EXPR_MAX_SRC,
@@ -86,6 +72,8 @@ static const ms_field minmax_f[] = {
      "Tolerance of the local Nash check on the Hessian blocks' eigenvalues."},
     {"reference", MS_F_VEC, offsetof(M_, reference), 0, 0, 0, NAN_, NULL, NULL, NULL,
      2 * GAMES_EXPR_MAX_DIM, "A known solution z* = (x*, y*): progress reports the distance."},
+    {"diagnose_at", MS_F_ENUM, offsetof(M_, diagnose_at), 0, 0, 0, NAN_, "final", diagnose_points,
+     NULL, 0, "Where the diagnostics linearise the game: the final point or `reference`."},
     {"pp_max_inner", MS_F_INT, offsetof(M_, pp_max_inner), MS_FF_MIN | MS_FF_MAX, 1, 100000, 100,
      NULL, NULL, NULL, 0, "Proximal point: fixed-point iterations per step (to 1e-12)."},
     {"seed", MS_F_INT, offsetof(M_, seed), 0, 0, 0, 0, NULL, NULL, NULL, 0,
@@ -94,10 +82,10 @@ static const ms_field minmax_f[] = {
      0, "Threads (unused: one evaluation per step)."},
 };
 #undef M_
-static const ms_fields minmax_fields = MS_FIELDS(minmax_params, minmax_f);
+static const ms_fields minmax_fields = MS_FIELDS(games_minmax_params, minmax_f);
 
 static ms_status minmax_check(const void *params, ms_errlist *errs) {
-    const minmax_params *P = params;
+    const games_minmax_params *P = params;
     size_t before = errs->n + errs->dropped, d = P->x0.n, e = P->y0.n;
     if ((P->payoff != NULL) == (P->quadratic.present != 0)) {
         ms_errlist_addf(errs, MS_EINVAL, "payoff", "give exactly one of payoff, quadratic");
@@ -115,7 +103,7 @@ static ms_status minmax_check(const void *params, ms_errlist *errs) {
         games_expr_free(ex);
     }
     if (P->quadratic.present) {
-        const quad_params *q = &P->quadratic;
+        const games_minmax_quad *q = &P->quadratic;
         if (q->P.rows != d || q->P.cols != d)
             ms_errlist_addf(errs, MS_EINVAL, "quadratic/P", "must be %zu×%zu (x0 has %zu entries)",
                             d, d, d);
@@ -125,13 +113,15 @@ static ms_status minmax_check(const void *params, ms_errlist *errs) {
             ms_errlist_addf(errs, MS_EINVAL, "quadratic/Q", "must be %zu×%zu (y0 has %zu entries)",
                             e, e, e);
     }
+    if (P->diagnose_at == 1 && !P->reference.v)
+        ms_errlist_addf(errs, MS_EINVAL, "reference", "is required with diagnose_at = reference");
     if (P->reference.v && P->reference.n != d + e)
         ms_errlist_addf(errs, MS_EINVAL, "reference", "must have %zu entries (x then y)", d + e);
     return errs->n + errs->dropped > before ? MS_EINVAL : MS_OK;
 }
 
 typedef struct minmax_state {
-    const minmax_params *P;
+    const games_minmax_params *P;
     games_expr *ex;
     size_t d, e, n, iter;
     double *z, *zh, *zp, *v, *vh, *vp, *w, *ws; /* n each (ws: expression scratch) */
@@ -159,7 +149,7 @@ static int field(minmax_state *S, const double *z, double *v, double *f) {
             v[d + j] = -v[d + j];
         return rc;
     }
-    const quad_params *q = &S->P->quadratic;
+    const games_minmax_quad *q = &S->P->quadratic;
     const double *x = z, *y = z + d;
     double val = 0;
     for (size_t i = 0; i < d; i++) {
@@ -198,7 +188,7 @@ static ms_status minmax_init(void *state, const void *params, const ms_ctx *ctx,
     (void)ctx;
     minmax_state *S = state;
     memset(S, 0, sizeof *S);
-    const minmax_params *P = params;
+    const games_minmax_params *P = params;
     S->P = P;
     S->d = P->x0.n;
     S->e = P->y0.n;
@@ -236,7 +226,7 @@ static ms_status minmax_init(void *state, const void *params, const ms_ctx *ctx,
 
 /* One step of the chosen method from S->z (with S->v = v(z)). */
 static int method_step(minmax_state *S) {
-    const minmax_params *P = S->P;
+    const games_minmax_params *P = S->P;
     size_t n = S->n, d = S->d;
     double eta = P->eta, f;
     int rc = GAMES_EXPR_OK;
@@ -294,7 +284,7 @@ static int method_step(minmax_state *S) {
 static ms_status minmax_step(void *state, const ms_ctx *ctx, ms_progress *prog, ms_err *err) {
     (void)ctx;
     minmax_state *S = state;
-    const minmax_params *P = S->P;
+    const games_minmax_params *P = S->P;
     if (!S->converged) {
         int rc = method_step(S);
         S->iter++;
@@ -331,12 +321,12 @@ static ms_status minmax_step(void *state, const ms_ctx *ctx, ms_progress *prog, 
 }
 
 /* Jacobian of v by central differences (n×n, row-major: J[i][k] = ∂v_i/∂z_k). */
-static int jacobian(minmax_state *S, double *J) {
+static int jacobian(minmax_state *S, const double *z, double *J) {
     size_t n = S->n;
     double f;
     for (size_t k = 0; k < n; k++) {
-        double h = S->P->fd_step * fmax(1.0, fabs(S->z[k]));
-        memcpy(S->zh, S->z, n * sizeof(double));
+        double h = S->P->fd_step * fmax(1.0, fabs(z[k]));
+        memcpy(S->zh, z, n * sizeof(double));
         S->zh[k] += h;
         int rc = field(S, S->zh, S->vh, &f);
         S->zh[k] -= 2 * h;
@@ -355,7 +345,10 @@ static ms_status diagnostics(minmax_state *S, ms_value *out, ms_err *err) {
     if (!J)
         return ms_fail(err, MS_ENOMEM, "", "Jacobian");
     ms_status s = MS_OK;
-    if (jacobian(S, J) != GAMES_EXPR_OK) {
+    /* At the final point, or at a known solution when asked (a diverged
+     * run's final point says nothing about the equilibrium). */
+    const double *z = S->P->diagnose_at == 1 ? S->P->reference.v : S->z;
+    if (jacobian(S, z, J) != GAMES_EXPR_OK) {
         ms_free(J);
         return ms_fail(err, MS_ENUMERIC, "payoff", "not finite near the final point");
     }
@@ -365,6 +358,7 @@ static ms_status diagnostics(minmax_state *S, ms_value *out, ms_err *err) {
         return s;
     }
     ms_value *D = ms_obj_obj(out, "diagnostics");
+    ms_obj_vec(D, "at", z, n, 1);
     ms_obj_mat(D, "jacobian", J, n, n, n);
     ms_obj_vec(D, "eig_J_re", g.eig_re, n, 1);
     ms_obj_vec(D, "eig_J_im", g.eig_im, n, 1);
@@ -424,7 +418,11 @@ const ms_kind games_minmax_kind = {
         "S and antisymmetric part A, their spectra, whether the point is a local Nash "
         "equilibrium, the average curvature tr(S)/dim against the minimum, how far the "
         "eigenvectors of A are from the kernel of S, and each method's predicted per-step "
-        "contraction next to the observed one.",
+        "contraction next to the observed one. Result: x, y, f, grad_norm, iterations, converged, "
+        "diverged, method, observed_factor (per-step factor of |v| over the second half of the "
+        "run), diagnostics {at, jacobian, eig_J_re, eig_J_im, eig_S, eig_hess_xx, eig_hess_yy, "
+        "is_local_nash, min_re_eig_J, mean_eig_S, min_eig_S, general_position, methods: "
+        "[{method, eta, spectral_radius, rate_per_time}]}. Progress: f, grad_norm, dist_to_ref.",
     .params = &minmax_fields,
     .example = "{\"payoff\": \"x1*y1 + 0.1*x1^2\", \"x0\": [1.0], \"y0\": [0.5], "
                "\"method\": \"extragradient\", \"eta\": 0.2, \"max_iter\": 500}",

@@ -12,41 +12,39 @@
  * hence every partial sum, is the same whatever the thread count. */
 #define MV_BLOCK 64
 
-void games_matvec(const double *M, size_t m, size_t n, const double *x, double *y, int threads) {
-    size_t nb = (m + MV_BLOCK - 1) / MV_BLOCK;
-    /* Entering an OpenMP region costs a team start even under if(0). */
+/* Block b of y = M x (rows) or y = Mᵀx (columns). */
+static void mv_block(const double *M, size_t m, size_t n, const double *x, double *y, size_t b,
+                     int trans) {
+    size_t lim = trans ? n : m, k0 = b * MV_BLOCK, len = lim - k0 < MV_BLOCK ? lim - k0 : MV_BLOCK;
+    if (trans)
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)len, 1.0, M + k0, (int)n, x, 1, 0.0,
+                    y + k0, 1);
+    else
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)len, (int)n, 1.0, M + k0 * n, (int)n, x, 1,
+                    0.0, y + k0, 1);
+}
+
+static void mv(const double *M, size_t m, size_t n, const double *x, double *y, int threads,
+               int trans) {
+    size_t nb = ((trans ? n : m) + MV_BLOCK - 1) / MV_BLOCK;
+    /* Entering an OpenMP region costs a team start even under if(0), so
+     * small products stay out of it. */
     if (threads > 1 && nb > 1 && m * n > 40000) {
 #pragma omp parallel for num_threads(threads) schedule(static)
-        for (size_t b = 0; b < nb; b++) {
-            size_t r0 = b * MV_BLOCK, rows = m - r0 < MV_BLOCK ? m - r0 : MV_BLOCK;
-            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)rows, (int)n, 1.0, M + r0 * n, (int)n, x,
-                        1, 0.0, y + r0, 1);
-        }
-        return;
-    }
-    for (size_t b = 0; b < nb; b++) {
-        size_t r0 = b * MV_BLOCK, rows = m - r0 < MV_BLOCK ? m - r0 : MV_BLOCK;
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)rows, (int)n, 1.0, M + r0 * n, (int)n, x, 1,
-                    0.0, y + r0, 1);
+        for (size_t b = 0; b < nb; b++)
+            mv_block(M, m, n, x, y, b, trans);
+    } else {
+        for (size_t b = 0; b < nb; b++)
+            mv_block(M, m, n, x, y, b, trans);
     }
 }
 
+void games_matvec(const double *M, size_t m, size_t n, const double *x, double *y, int threads) {
+    mv(M, m, n, x, y, threads, 0);
+}
+
 void games_matvec_t(const double *M, size_t m, size_t n, const double *x, double *y, int threads) {
-    size_t nb = (n + MV_BLOCK - 1) / MV_BLOCK;
-    if (threads > 1 && nb > 1 && m * n > 40000) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-        for (size_t b = 0; b < nb; b++) {
-            size_t c0 = b * MV_BLOCK, cols = n - c0 < MV_BLOCK ? n - c0 : MV_BLOCK;
-            cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)cols, 1.0, M + c0, (int)n, x, 1,
-                        0.0, y + c0, 1);
-        }
-        return;
-    }
-    for (size_t b = 0; b < nb; b++) {
-        size_t c0 = b * MV_BLOCK, cols = n - c0 < MV_BLOCK ? n - c0 : MV_BLOCK;
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)cols, 1.0, M + c0, (int)n, x, 1, 0.0,
-                    y + c0, 1);
-    }
+    mv(M, m, n, x, y, threads, 1);
 }
 
 void games_entropic_step(double *lw, double *w, const double *g, size_t n, double eta, int sign) {

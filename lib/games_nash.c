@@ -49,8 +49,13 @@ typedef struct nash_state {
     double argx[GAMES_SPACE_MAX_DIM], argy[GAMES_SPACE_MAX_DIM];
     size_t hist_n, hist_cap;
     double *hist_it, *hist_ni;
-    size_t halvings, ni_iter;
-    double eta_w, eta_pos;
+    size_t halvings, ni_iter, streak;
+    double eta_w, eta_pos, eta_pos_x;
+    double *agg_x, *agg_w; /* aggregation scratch: max(m, n) atoms */
+    unsigned char *agg_taken;
+    size_t n_clusters_x, n_clusters_y;
+    double ni_avg; /* mirror prox: gap of the averaged strategies */
+    int fixed_lp;  /* fixed support solved exactly by the simplex */
 } nash_state;
 
 static size_t default_K(games_nash_method m) {
@@ -79,6 +84,9 @@ static void nash_fini(void *state) {
     ms_free(S->qa);
     ms_free(S->hist_it);
     ms_free(S->hist_ni);
+    ms_free(S->agg_x);
+    ms_free(S->agg_w);
+    ms_free(S->agg_taken);
     memset(S, 0, sizeof *S);
 }
 
@@ -107,6 +115,11 @@ static ms_status init_matrix(nash_state *S, ms_err *err) {
         return ms_fail(err, MS_ENOMEM, "", "strategies");
     if (S->method == NASH_LP) {
         S->mode = MODE_LP;
+        /* Pivots, not iterations: the simplex needs O(m + n) of them, so the
+         * default max_iter must not stop a medium game half-way. */
+        size_t need = 50 * (S->m + S->n) + 1000;
+        if (S->max_iter < need)
+            S->max_iter = need;
         if (games_lp_init(&S->lp, S->M, S->m, S->n) != MS_OK)
             return ms_fail(err, MS_ENOMEM, "game/matrix", "simplex tableau %zu×%zu", S->n + 1,
                            S->m + S->n + 1);
@@ -146,7 +159,7 @@ static void initial_atoms(const games_space *sp, const ms_measure *given, size_t
         }
         return;
     }
-    if (!random && games_space_init_grid(sp, count, NULL) == count) {
+    if (!random && games_space_init_grid(sp, count, NULL) == count) { /* see atom_count */
         games_space_init_grid(sp, count, x);
     } else {
         for (size_t i = 0; i < count; i++)
@@ -163,33 +176,94 @@ static size_t atom_count(const games_space *sp, const ms_measure *given, long lo
     if (random)
         return (size_t)want;
     size_t g = games_space_init_grid(sp, (size_t)want, NULL);
-    return g ? g : (size_t)want;
+    /* A grid is used when it exists and does not more than double the
+     * atoms (in high dimension the next perfect power can be far above:
+     * 2^10 for 100 atoms in dimension 10); otherwise atoms are random. */
+    return g && g <= 2 * (size_t)want ? g : (size_t)want;
+}
+
+static void set_steps(nash_state *S) {
+    S->cp.eta_a = S->cp.eta_b = S->eta_w;
+    S->cp.eta_x = S->eta_pos_x;
+    S->cp.eta_y = S->eta_pos;
+}
+
+/* The network games of [P1] §6.8: x = the samples (and their adversarial
+ * shifts for dro_2nn), y = 2m signed neurons on S^{d_in}. */
+static void net_spaces(nash_state *S) {
+    const games_game_params *g = &S->P->game;
+    int dro = g->family == GAMES_FAM_DRO_2NN;
+    memset(&S->X, 0, sizeof S->X);
+    memset(&S->Y, 0, sizeof S->Y);
+    S->X.type = GAMES_SAMPLES;
+    S->X.n_samples = g->data.rows;
+    S->X.radius = dro ? g->radius : 0;
+    S->X.dim = 1 + (dro ? g->data.cols : 0);
+    S->Y.type = GAMES_SIGNED_SPHERE;
+    S->Y.dim = g->data.cols + 2;
+    S->m = g->data.rows * (dro ? (size_t)g->adversaries : 1);
+    S->n = 2 * (((size_t)S->P->particles_y + 1) / 2);
+}
+
+/* Each sample's adversaries start at r·U[0,1]·(a random unit vector) (the
+ * authors' code); neurons at normalised Gaussians, the first half with
+ * output sign +1. */
+static void net_atoms(nash_state *S, ms_rng *rng) {
+    size_t d = S->X.dim, e = S->Y.dim, per = S->m / S->X.n_samples;
+    for (size_t i = 0; i < S->m; i++) {
+        double *x = S->cp.s.x + i * d;
+        x[0] = (double)(i / per);
+        if (d > 1) {
+            games_space unit = {.type = GAMES_SPHERE, .dim = d - 1};
+            games_space_sample(&unit, rng, x + 1);
+            double r = S->X.radius * ms_rng_uniform(rng);
+            for (size_t c = 1; c < d; c++)
+                x[c] *= r;
+        }
+    }
+    for (size_t j = 0; j < S->n; j++) {
+        double *y = S->cp.s.y + j * e;
+        games_space unit = {.type = GAMES_SPHERE, .dim = e - 1};
+        games_space_sample(&unit, rng, y);
+        y[e - 1] = j < S->n / 2 ? 1.0 : -1.0;
+    }
 }
 
 static ms_status init_continuous(nash_state *S, const ms_ctx *ctx, ms_err *err) {
     const games_nash_params *P = S->P;
-    games_nash__space(&P->game.x_space, &S->X);
-    games_nash__space(&P->game.y_space, &S->Y);
+    int net = games_nash__is_net(&P->game);
+    if (net) {
+        net_spaces(S);
+    } else {
+        games_nash__space(&P->game.x_space, &S->X);
+        games_nash__space(&P->game.y_space, &S->Y);
+    }
     ms_status s = games_nash__payoff(&P->game, P->seed, &S->X, &S->Y, &S->pay, err);
     if (s != MS_OK)
         return s;
     S->have_pay = 1;
-    S->m = atom_count(&S->X, &P->x_init, P->particles_x, P->init == 1);
-    S->n = atom_count(&S->Y, &P->y_init, P->particles_y, P->init == 1);
+    if (!net) {
+        S->m = atom_count(&S->X, &P->x_init, P->particles_x, P->init == 1);
+        S->n = atom_count(&S->Y, &P->y_init, P->particles_y, P->init == 1);
+    }
     size_t nt = (size_t)ms_ctx_threads(ctx);
     if (games_cp_init(&S->cp, &S->pay, &S->X, &S->Y, S->m, S->n, nt) != MS_OK)
         return ms_fail(err, MS_ENOMEM, "", "particle workspaces (%zu + %zu atoms)", S->m, S->n);
     ms_rng rng;
     ms_rng_init(&rng, (unsigned long long)P->seed, 1);
-    initial_atoms(&S->X, &P->x_init, S->m, P->init == 1, &rng, S->cp.s.x, S->cp.s.a);
-    initial_atoms(&S->Y, &P->y_init, S->n, P->init == 1, &rng, S->cp.s.y, S->cp.s.b);
+    if (net) {
+        net_atoms(S, &rng);
+    } else {
+        initial_atoms(&S->X, &P->x_init, S->m, P->init == 1, &rng, S->cp.s.x, S->cp.s.a);
+        initial_atoms(&S->Y, &P->y_init, S->n, P->init == 1, &rng, S->cp.s.y, S->cp.s.b);
+    }
     games_cp_sync_logs(&S->cp);
     S->eta_w = P->eta_w;
     S->eta_pos = P->eta_pos;
+    S->eta_pos_x = isnan(P->eta_pos_x) ? P->eta_pos : P->eta_pos_x;
     S->cp.K = S->K;
     S->cp.true_prox = P->true_prox;
-    S->cp.eta_a = S->cp.eta_b = S->eta_w;
-    S->cp.eta_x = S->cp.eta_y = S->eta_pos;
+    set_steps(S);
     games_br_opts o = {0, (size_t)P->ni_grid_max, (size_t)P->ni_starts, 8, 50};
     o.grid_step = !isnan(P->ni_grid_step) ? P->ni_grid_step : 1e-3 * games_space_extent(&S->X);
     if (games_br_init(&S->brx, &S->X, S->m, &o, (unsigned long long)P->seed, 2) != MS_OK)
@@ -200,7 +274,11 @@ static ms_status init_continuous(nash_state *S, const ms_ctx *ctx, ms_err *err) 
     S->hist_cap = S->max_iter / S->ni_every + 2;
     S->hist_it = ms_malloc(S->hist_cap, sizeof(double));
     S->hist_ni = ms_malloc(S->hist_cap, sizeof(double));
-    if (!S->hist_it || !S->hist_ni)
+    size_t na = S->m > S->n ? S->m : S->n, da = S->X.dim > S->Y.dim ? S->X.dim : S->Y.dim;
+    S->agg_x = ms_malloc(na * da, sizeof(double));
+    S->agg_w = ms_malloc(na, sizeof(double));
+    S->agg_taken = ms_malloc(na, 1);
+    if (!S->hist_it || !S->hist_ni || !S->agg_x || !S->agg_w || !S->agg_taken)
         return ms_fail(err, MS_ENOMEM, "", "gap history");
     if (S->method != NASH_FIXED_SUPPORT) {
         S->mode = MODE_CP;
@@ -220,6 +298,18 @@ static ms_status init_continuous(nash_state *S, const ms_ctx *ctx, ms_err *err) 
                                j);
         }
     S->M = S->Mfix;
+    if (S->P->fixed_solver == 1) {
+        /* The exact optimum on the atoms: the discretisation floor. As for
+         * matrix games, max_iter counts pivots and is raised to what the
+         * simplex may need. */
+        if (S->max_iter < 50 * (S->m + S->n) + 1000)
+            S->max_iter = 50 * (S->m + S->n) + 1000;
+        if (games_lp_init(&S->lp, S->M, S->m, S->n) != MS_OK)
+            return ms_fail(err, MS_ENOMEM, "", "simplex tableau %zu×%zu", S->n + 1,
+                           S->m + S->n + 1);
+        S->fixed_lp = 1;
+        return MS_OK;
+    }
     if (games_mp_init(&S->mp, S->M, S->m, S->n, S->K, S->eta_w, S->eta_w, S->cp.s.a, S->cp.s.b) !=
         MS_OK)
         return ms_fail(err, MS_ENOMEM, "", "mirror prox workspaces");
@@ -265,17 +355,17 @@ static ms_status global_gap(nash_state *S, const double *a, const double *b, con
                        S->iter);
     S->ni = by + bx;
     S->ni_lb = !(S->brx.full_grid && S->bry.full_grid);
+    /* Aggregated support sizes (§3), reported with each global gap. */
+    S->n_clusters_x = games_space_aggregate(&S->X, S->cp.s.x, a, S->m, S->P->tau_agg, S->agg_x,
+                                            S->agg_w, S->agg_taken);
+    S->n_clusters_y = games_space_aggregate(&S->Y, S->cp.s.y, b, S->n, S->P->tau_agg, S->agg_x,
+                                            S->agg_w, S->agg_taken);
     S->ni_iter = S->iter;
     if (S->hist_n < S->hist_cap) {
         S->hist_it[S->hist_n] = (double)S->iter;
         S->hist_ni[S->hist_n++] = S->ni;
     }
     return MS_OK;
-}
-
-static void set_steps(nash_state *S) {
-    S->cp.eta_a = S->cp.eta_b = S->eta_w;
-    S->cp.eta_x = S->cp.eta_y = S->eta_pos;
 }
 
 static ms_status step_cp(nash_state *S, const ms_ctx *ctx, ms_progress *prog, ms_err *err) {
@@ -298,6 +388,7 @@ static ms_status step_cp(nash_state *S, const ms_ctx *ctx, ms_progress *prog, ms
         games_cp_restore(&S->cp);
         S->eta_w *= 0.5;
         S->eta_pos *= 0.5;
+        S->eta_pos_x *= 0.5;
         set_steps(S);
         S->halvings++;
         S->iter -= S->iter % (size_t)P->report_every;
@@ -312,7 +403,12 @@ static ms_status step_cp(nash_state *S, const ms_ctx *ctx, ms_progress *prog, ms
     S->value = S->cp.value;
     S->best_local = fmin(S->best_local, S->local_ni);
     int last = S->iter >= S->max_iter;
-    if (S->iter % S->ni_every == 0 || last) {
+    /* §6.6: a run of small local gaps asks for a confirming global gap. */
+    S->streak = P->tol_local > 0 && S->local_ni <= P->tol_local ? S->streak + 1 : 0;
+    int confirm = S->streak >= (size_t)P->patience;
+    if (confirm)
+        S->streak = 0;
+    if (S->iter % S->ni_every == 0 || last || confirm) {
         /* Value and local gap of the state whose global gap is measured
          * (the step's by-products are of the state before it). */
         rc = games_cp_eval_current(&S->cp, 0, ctx);
@@ -332,9 +428,42 @@ static ms_status step_cp(nash_state *S, const ms_ctx *ctx, ms_progress *prog, ms
     return MS_OK;
 }
 
+/* §3 Lyapunov potential against the reference strategies, both players. */
+static void lyapunov(nash_state *S, const double *a, const double *b, double out[3]) {
+    const games_nash_params *P = S->P;
+    double ox[3], oy[3];
+    ms_measure rx = P->reference_x, ry = P->reference_y;
+    double sx = ms_measure_mass(&rx), sy = ms_measure_mass(&ry);
+    /* Reference weights are normalised on the fly (the params stay const). */
+    games_lyapunov(&S->X, S->cp.s.x, a, S->m, rx.points, rx.weights, rx.n, P->lyap_alpha,
+                   P->lyap_lambda, P->lyap_tau, S->eta_w, S->eta_pos_x, ox);
+    games_lyapunov(&S->Y, S->cp.s.y, b, S->n, ry.points, ry.weights, ry.n, P->lyap_alpha,
+                   P->lyap_lambda, P->lyap_tau, S->eta_w, S->eta_pos, oy);
+    /* With weights w/s: Σ (w/s) log((w/s)/â) = (Σ w log(w/â))/s − log s. */
+    out[0] = ox[0] / sx - log(sx) / S->eta_w + oy[0] / sy - log(sy) / S->eta_w;
+    out[1] = ox[1] + oy[1];
+    out[2] = ox[2] + oy[2];
+}
+
 static ms_status step_fixed(nash_state *S, const ms_ctx *ctx, ms_err *err) {
-    ms_status s = games_mp_step(&S->mp, ctx, err);
-    if (s != MS_OK)
+    ms_status s;
+    if (S->fixed_lp) {
+        size_t before = S->lp.pivots;
+        if ((s = games_lp_iterate(&S->lp, LP_PIVOTS_PER_STEP, err)) != MS_OK)
+            return s;
+        S->iter += S->lp.pivots - before;
+        if (!S->lp.done && S->iter < S->max_iter)
+            return MS_OK;
+        /* Optimal (or out of pivots): the weights and their gaps. */
+        games_lp_solution(&S->lp, S->cp.s.a, S->cp.s.b, NULL);
+        S->local_ni = games_matrix_gap(S->M, S->m, S->n, S->cp.s.a, S->cp.s.b, &S->value);
+        if ((s = global_gap(S, S->cp.s.a, S->cp.s.b, ctx, err)) != MS_OK)
+            return s;
+        S->converged = S->lp.done && S->ni <= S->P->tol;
+        S->max_iter = S->iter; /* done either way */
+        return MS_OK;
+    }
+    if ((s = games_mp_step(&S->mp, ctx, err)) != MS_OK)
         return s;
     S->iter++;
     S->local_ni = games_matrix_gap(S->M, S->m, S->n, S->mp.p, S->mp.q, &S->value);
@@ -377,6 +506,7 @@ static ms_status step_matrix(nash_state *S, const ms_ctx *ctx, ms_err *err) {
     games_mp_average(&S->mp, S->pa, S->qa);
     double ni_avg = games_matrix_gap(S->M, S->m, S->n, S->pa, S->qa, &v_avg);
     S->use_avg = ni_avg < ni_last;
+    S->ni_avg = ni_avg;
     S->ni = fmin(ni_avg, ni_last);
     S->value = S->use_avg ? v_avg : v_last;
     S->local_ni = ni_last;
@@ -410,10 +540,23 @@ static ms_status nash_step(void *state, const ms_ctx *ctx, ms_progress *prog, ms
         ms_progress_set(prog, "eff_support_y", games_eff_support(S->cp.s.b, S->n));
     } else if (S->mode == MODE_MP) {
         ms_progress_set(prog, "nash_gap_last", S->local_ni);
+        ms_progress_set(prog, "nash_gap_avg", S->ni_avg);
     }
     if (!isnan(S->ni)) {
         ms_progress_set(prog, "nash_gap", S->ni);
         ms_progress_set(prog, "nash_gap_is_lower_bound", S->ni_lb);
+    }
+    if (S->n_clusters_x) {
+        ms_progress_set(prog, "n_clusters_x", (double)S->n_clusters_x);
+        ms_progress_set(prog, "n_clusters_y", (double)S->n_clusters_y);
+    }
+    if ((S->mode == MODE_CP || S->mode == MODE_FIXED) && S->P->reference_x.weights) {
+        double L[3];
+        lyapunov(S, S->cp.s.a, S->cp.s.b, L);
+        ms_progress_set(prog, "lyapunov", L[0] + L[1] + L[2]);
+        ms_progress_set(prog, "lyapunov_w", L[0]);
+        ms_progress_set(prog, "lyapunov_pos", L[1]);
+        ms_progress_set(prog, "lyapunov_outside", L[2]);
     }
     if (S->converged || S->iter >= S->max_iter) {
         prog->done = 1;
@@ -501,19 +644,40 @@ static ms_status nash_result(void *state, ms_value *out, ms_err *err) {
     return MS_OK;
 }
 
+/* Bytes a run holds (admission control): the tableau or mirror prox
+ * vectors for matrices; for continuous games four particle states, fields,
+ * best-response candidates (grid or starts plus atoms, values and
+ * gradients), the fixed-support matrix and the gap history. Upper bounds:
+ * dimensions are taken at the 32-coordinate cap when not known here. */
 static size_t nash_memory(const void *params) {
     const games_nash_params *P = params;
+    size_t hist = 2 * ((size_t)P->max_iter + 2) * sizeof(double);
     if (P->game.matrix.v) {
         size_t m = P->game.matrix.rows, n = P->game.matrix.cols;
-        return games_nash__method(P) == NASH_LP || P->method == NASH_AUTO
-                   ? (n + 1) * (m + n + 1) * sizeof(double)
-                   : 12 * (m + n) * sizeof(double);
+        return games_nash__method(P) == NASH_LP ? (n + 1) * (m + n + 1) * sizeof(double)
+                                                : 14 * (m + n) * sizeof(double) + hist;
     }
-    size_t m = (size_t)P->particles_x, n = (size_t)P->particles_y;
-    size_t bytes = 30 * (m + n) * 33 * sizeof(double) + (size_t)P->ni_grid_max * 34 * 16;
+    const games_game_params *g = &P->game;
+    size_t d = GAMES_SPACE_MAX_DIM, e = GAMES_SPACE_MAX_DIM;
+    if (!games_nash__is_net(g) && g->x_space.present && g->y_space.present) {
+        long long dx = g->x_space.type == GAMES_BOX ? (long long)g->x_space.low.n : g->x_space.dim;
+        long long dy = g->y_space.type == GAMES_BOX ? (long long)g->y_space.low.n : g->y_space.dim;
+        d = dx >= 1 && dx <= GAMES_SPACE_MAX_DIM ? (size_t)dx : d;
+        e = dy >= 1 && dy <= GAMES_SPACE_MAX_DIM ? (size_t)dy : e;
+    }
+    size_t m = P->x_init.weights ? P->x_init.n : (size_t)P->particles_x;
+    size_t n = P->y_init.weights ? P->y_init.n : (size_t)P->particles_y;
+    if (games_nash__is_net(g))
+        m = g->data.rows * (g->family == GAMES_FAM_DRO_2NN ? (size_t)g->adversaries : 1);
+    /* Grids round m, n up to perfect powers: at most 2^dim times more. */
+    size_t doubles = 4 * (m * (2 + d) + n * (2 + e)) + m * (1 + d) + n * (1 + e);
+    if (g->family != GAMES_FAM_RANDOM_FOURIER)
+        doubles += GAMES_FIELD_BLOCKS * n * (1 + e); /* one-pass fields */
+    size_t cand = (size_t)P->ni_grid_max + (size_t)P->ni_starts;
+    doubles += (cand + m) * (2 * d + 1) + (cand + n) * (2 * e + 1);
     if (games_nash__method(P) == NASH_FIXED_SUPPORT)
-        bytes += m * n * sizeof(double);
-    return bytes;
+        doubles += m * n + (P->fixed_solver == 1 ? (n + 1) * (m + n + 1) : 0);
+    return doubles * sizeof(double) + hist;
 }
 
 const ms_kind games_nash_kind = {
@@ -527,7 +691,15 @@ const ms_kind games_nash_kind = {
         "point (Wang & Chizat, arXiv:2211.01280), or weights-only mirror prox on fixed atoms. "
         "The Nikaido-Isoda gap of the returned strategies is reported; for continuous games the "
         "best responses are searched (grid + gradient ascent, or random starts), and "
-        "nash_gap_is_lower_bound says when no full grid was used.",
+        "nash_gap_is_lower_bound says when no full grid was used. Result: x, y (measures; for a "
+        "matrix game weights only), value, nash_gap, nash_gap_is_lower_bound, iterations, "
+        "converged, method; matrix mirror prox adds strategies (last or average) and "
+        "gap_history; continuous games add local_nash_gap (best responses among the atoms), "
+        "best_response_x/y (the maximisers), eff_support_x/y (1/sum w^2), x_aggregated and "
+        "y_aggregated (atoms within tau_agg merged), gap_history {iterations, nash_gap}, and for "
+        "particle methods eta_w, eta_pos, step_halvings. Progress metrics: value, "
+        "local_nash_gap, nash_gap (when computed), eff_support_x/y, n_clusters_x/y, max_move, "
+        "eta_w, eta_pos, step_halvings, lyapunov* (with reference_x/y).",
     .params = &games_nash__fields,
     .example = "{\"game\": {\"family\": \"trig_2x2\", \"x_space\": {\"type\": \"torus\", \"dim\": "
                "1}, \"y_space\": {\"type\": \"torus\", \"dim\": 1}}, \"particles_x\": 4, "

@@ -26,6 +26,11 @@ typedef struct games_game_params {
     int family; /* games_family, -1 = absent */
     long long order_x, order_y, seed;
     double coef_std, beta, gamma, delta, epsilon;
+    ms_mat data;
+    ms_vec labels;
+    int activation;
+    long long power, adversaries;
+    double radius;
     games_space_params x_space, y_space;
 } games_game_params;
 
@@ -47,12 +52,15 @@ typedef struct games_nash_params {
     double tol, eta;
     ms_vec p0, q0;
     long long particles_x, particles_y;
-    int init; /* 0 grid, 1 random */
-    ms_measure x_init, y_init;
+    int init;         /* 0 grid, 1 random */
+    int fixed_solver; /* 0 mirror_prox, 1 lp */
+    ms_measure x_init, y_init, reference_x, reference_y;
+    double lyap_alpha, lyap_lambda, lyap_tau;
     double eta_w, eta_pos;
     int true_prox;
     long long ni_every, ni_grid_max, ni_starts, report_every, max_halvings;
-    double ni_grid_step, tau_agg;
+    double ni_grid_step, tau_agg, tol_local, eta_pos_x;
+    long long patience;
 } games_nash_params;
 
 extern const ms_fields games_nash__fields;
@@ -63,6 +71,8 @@ void games_nash__space(const games_space_params *sp, games_space *out);
 /* Payoff of a continuous game (already checked). */
 ms_status games_nash__payoff(const games_game_params *g, long long job_seed, const games_space *X,
                              const games_space *Y, games_payoff *out, ms_err *err);
+/* 1 for the two-layer network families (spaces set by the kind). */
+int games_nash__is_net(const games_game_params *g);
 /* The method `auto` resolves to. */
 games_nash_method games_nash__method(const games_nash_params *P);
 

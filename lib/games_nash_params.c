@@ -47,7 +47,10 @@ static const ms_field game_f[] = {
     {"family", MS_F_ENUM, offsetof(games_game_params, family), 0, 0, 0, NAN_, NULL,
      games_family_names, NULL, 0,
      "Built-in payoff: random_fourier (torus^d × torus^e), trig_2x2, trig_singular, cos_diff "
-     "(1-D tori), quartic, quadratic_box (1-D boxes)."},
+     "(1-D tori), quartic, quadratic_box (1-D boxes); max_margin_2nn and dro_2nn, the "
+     "two-layer network games of Wang & Chizat §6.8 (x: the samples' weights, and "
+     "perturbations for dro_2nn; y: 2m neurons on the sphere, particles_y in total; no "
+     "x_space / y_space)."},
     F_INT(games_game_params, order_x, MS_FF_MIN | MS_FF_MAX, 0, 50, 3,
           "random_fourier: frequencies k in {-K..K}^d of x."),
     F_INT(games_game_params, order_y, MS_FF_MIN | MS_FF_MAX, 0, 50, 3,
@@ -61,6 +64,19 @@ static const ms_field game_f[] = {
     F_DOUBLE(games_game_params, delta, 0, 0, 0, 1.0,
              "trig_2x2: coupling delta of positions and weights (0: none)."),
     F_DOUBLE(games_game_params, epsilon, 0, 0, 0, 1.0, "quartic: epsilon."),
+    {"data", MS_F_MAT, offsetof(games_game_params, data), 0, 0, 0, NAN_, NULL, NULL, NULL, 1000000,
+     "max_margin_2nn, dro_2nn: the samples, one row each (a bias 1 is appended inside)."},
+    {"labels", MS_F_VEC, offsetof(games_game_params, labels), 0, 0, 0, NAN_, NULL, NULL, NULL,
+     100000, "max_margin_2nn, dro_2nn: labels, +1 or -1 per sample."},
+    {"activation", MS_F_ENUM, offsetof(games_game_params, activation), 0, 0, 0, NAN_, "relu",
+     games_activation_names, NULL, 0,
+     "max_margin_2nn, dro_2nn: the neurons' activation (relu is raised to `power`)."},
+    F_INT(games_game_params, power, MS_FF_MIN | MS_FF_MAX, 1, 4, 3,
+          "max_margin_2nn, dro_2nn: p of relu^p."),
+    F_DOUBLE(games_game_params, radius, MS_FF_MIN_EXCL, 0, 0, NAN_,
+             "dro_2nn: radius of the adversarial perturbation of each sample."),
+    F_INT(games_game_params, adversaries, MS_FF_MIN | MS_FF_MAX, 1, 10000, 10,
+          "dro_2nn: adversary particles per sample."),
     {"x_space", MS_F_OBJECT, offsetof(games_game_params, x_space), 0, 0, 0, NAN_, NULL, NULL,
      &space_fields, 0, "Strategy space of x (required for payoff and family games)."},
     {"y_space", MS_F_OBJECT, offsetof(games_game_params, y_space), 0, 0, 0, NAN_, NULL, NULL,
@@ -78,6 +94,7 @@ static const char *const methods[] = {"auto",
                                       "fixed_support",
                                       NULL};
 static const char *const inits[] = {"grid", "random", NULL};
+static const char *const fixed_solvers[] = {"mirror_prox", "lp", NULL};
 
 #define P games_nash_params
 static const ms_field nash_f[] = {
@@ -90,7 +107,8 @@ static const ms_field nash_f[] = {
      "fixed atoms, the baseline)."},
     F_INT(P, seed, 0, 0, 0, 0, "Seed of every random choice."),
     F_INT(P, threads, MS_FF_MIN | MS_FF_MAX, 1, 256, 1, "Threads inside an iteration."),
-    F_INT(P, max_iter, MS_FF_MIN | MS_FF_MAX, 1, 1e9, 1000, "Iterations (pivots for lp)."),
+    F_INT(P, max_iter, MS_FF_MIN | MS_FF_MAX, 1, 1e9, 1000,
+          "Iterations (lp: simplex pivots, at least 50 (m + n) + 1000)."),
     F_DOUBLE(P, tol, MS_FF_MIN, 0, 0, 1e-9, "Stop when the Nash gap is at most tol."),
     F_DOUBLE(P, eta, MS_FF_MIN_EXCL, 0, 0, NAN_,
              "Matrix games: entropic step (default 1/max|M|, the safe step of mirror prox)."),
@@ -102,16 +120,34 @@ static const ms_field nash_f[] = {
     {"q0", MS_F_VEC, offsetof(P, q0), MS_FF_MIN, 0, 0, NAN_, NULL, NULL, NULL, 0,
      "Matrix games: initial column strategy (normalised; default uniform)."},
     F_INT(P, particles_x, MS_FF_MIN | MS_FF_MAX, 1, 1000000, 15,
-          "Atoms of x (rounded up to a perfect power for grids in dimension > 1)."),
+          "Atoms of x (a grid rounds up to a perfect power in dimension > 1, or falls back to "
+          "random atoms when that would more than double them)."),
     F_INT(P, particles_y, MS_FF_MIN | MS_FF_MAX, 1, 1000000, 15, "Atoms of y."),
     {"init", MS_F_ENUM, offsetof(P, init), 0, 0, 0, NAN_, "grid", inits, NULL, 0,
      "Initial atoms: grid (uniform grid; random where the space has none) or random (i.i.d. "
      "uniform). Weights start uniform."},
+    {"fixed_solver", MS_F_ENUM, offsetof(P, fixed_solver), 0, 0, 0, NAN_, "mirror_prox",
+     fixed_solvers, NULL, 0,
+     "fixed_support: weights by mirror prox (eta_w, inner_steps), or the exact optimum on the "
+     "atoms by the simplex (lp: the discretisation floor of the grid)."},
     {"x_init", MS_F_MEASURE, offsetof(P, x_init), 0, 0, 0, NAN_, NULL, NULL, NULL, 1000000,
      "Explicit initial atoms and weights of x (overrides particles_x and init)."},
     {"y_init", MS_F_MEASURE, offsetof(P, y_init), 0, 0, 0, NAN_, NULL, NULL, NULL, 1000000,
      "Explicit initial atoms and weights of y."},
+    {"reference_x", MS_F_MEASURE, offsetof(P, reference_x), 0, 0, 0, NAN_, NULL, NULL, NULL, 10000,
+     "A reference equilibrium strategy of x (e.g. an aggregated long run): progress then "
+     "reports the Lyapunov potential of Wang & Chizat (lyapunov, lyapunov_w, lyapunov_pos, "
+     "lyapunov_outside), summed over both players. Needs reference_y."},
+    {"reference_y", MS_F_MEASURE, offsetof(P, reference_y), 0, 0, 0, NAN_, NULL, NULL, NULL, 10000,
+     "The reference equilibrium strategy of y."},
+    F_DOUBLE(P, lyap_alpha, MS_FF_MIN_EXCL, 0, 0, 3, "Lyapunov: exponent alpha of psi."),
+    F_DOUBLE(P, lyap_lambda, MS_FF_MIN_EXCL, 0, 0, 3, "Lyapunov: cut-off lambda of psi."),
+    F_DOUBLE(P, lyap_tau, MS_FF_MIN_EXCL, 0, 0, 1e-2,
+             "Lyapunov: length scale tau (lambda·tau below half the distance between reference "
+             "atoms)."),
     F_DOUBLE(P, eta_w, MS_FF_MIN_EXCL, 0, 0, 0.04, "Weight step (both players)."),
+    F_DOUBLE(P, eta_pos_x, MS_FF_MIN, 0, 0, NAN_,
+             "Position step of x alone (default eta_pos): the adversary of dro_2nn."),
     F_DOUBLE(P, eta_pos, MS_FF_MIN, 0, 0, 1e-3,
              "Position step (both players). Keep eta_pos times the curvature of the payoff "
              "below 1: mirror prox's position step stalls at 1 and diverges beyond."),
@@ -127,6 +163,11 @@ static const ms_field nash_f[] = {
     F_INT(P, ni_starts, MS_FF_MIN | MS_FF_MAX, 1, 1e6, 64,
           "Random starts of best-response searches where there is no grid."),
     F_DOUBLE(P, tau_agg, MS_FF_MIN, 0, 0, 1e-5, "Aggregation radius of the reported supports."),
+    F_DOUBLE(P, tol_local, MS_FF_MIN, 0, 0, 0,
+             "Continuous games: when the local gap (best responses among the current atoms) "
+             "stays at most tol_local for `patience` iterations, compute the global gap at once "
+             "(0: off)."),
+    F_INT(P, patience, MS_FF_MIN | MS_FF_MAX, 1, 1e6, 5, "See tol_local."),
     F_INT(P, report_every, MS_FF_MIN, 1, 0, 10,
           "Snapshot period of the divergence guard (restore and halve steps)."),
     F_INT(P, max_halvings, MS_FF_MIN | MS_FF_MAX, 0, 60, 8,
@@ -245,6 +286,10 @@ ms_status games_nash__payoff(const games_game_params *g, long long job_seed, con
             return s;
         return games_payoff_init_expr(out, ex, X->dim, Y->dim);
     }
+    if (games_nash__is_net(g))
+        return games_payoff_init_2nn(out, (games_family)g->family, g->data.v, g->labels.v,
+                                     g->data.rows, g->data.cols, (games_activation)g->activation,
+                                     (int)g->power, err);
     long long seed = g->seed != MS_INT_ABSENT ? g->seed : job_seed;
     return games_payoff_init_family(
         out, (games_family)g->family, X->dim, Y->dim, (size_t)g->order_x, (size_t)g->order_y,
@@ -261,6 +306,39 @@ static void check_init(const ms_measure *m, const games_space_params *sp, const 
         snprintf(at, sizeof at, "%s/points", name);
         ms_errlist_addf(errs, MS_EINVAL, at, "points must have dimension %zu (the space's)", dim);
     }
+}
+
+int games_nash__is_net(const games_game_params *g) {
+    return g->family == GAMES_FAM_MAX_MARGIN_2NN || g->family == GAMES_FAM_DRO_2NN;
+}
+
+static void check_net(const games_nash_params *P, ms_errlist *errs) {
+    const games_game_params *g = &P->game;
+    if (!g->data.v || !g->labels.v) {
+        ms_errlist_addf(errs, MS_EINVAL, g->data.v ? "game/labels" : "game/data",
+                        "is required for %s", games_family_names[g->family]);
+        return;
+    }
+    if (g->labels.n != g->data.rows)
+        ms_errlist_addf(errs, MS_EINVAL, "game/labels", "has %zu entries, data has %zu rows",
+                        g->labels.n, g->data.rows);
+    for (size_t k = 0; k < g->labels.n; k++)
+        if (g->labels.v[k] != 1 && g->labels.v[k] != -1) {
+            char at[MS_ERR_FIELD_MAX];
+            snprintf(at, sizeof at, "game/labels/%zu", k);
+            ms_errlist_addf(errs, MS_EINVAL, at, "must be +1 or -1");
+            break;
+        }
+    if (g->data.cols + 2 > GAMES_SPACE_MAX_DIM)
+        ms_errlist_addf(errs, MS_EINVAL, "game/data", "at most %d features per sample",
+                        GAMES_SPACE_MAX_DIM - 2);
+    if (g->family == GAMES_FAM_DRO_2NN && isnan(g->radius))
+        ms_errlist_addf(errs, MS_EINVAL, "game/radius", "is required for dro_2nn");
+    if (P->x_init.weights || P->y_init.weights)
+        ms_errlist_addf(errs, MS_EINVAL, P->x_init.weights ? "x_init" : "y_init",
+                        "is not supported for the network games");
+    if (P->particles_y < 2)
+        ms_errlist_addf(errs, MS_EINVAL, "particles_y", "needs at least one neuron per sign (2)");
 }
 
 ms_status games_nash__check(const void *params, ms_errlist *errs) {
@@ -296,6 +374,10 @@ ms_status games_nash__check(const void *params, ms_errlist *errs) {
     }
     if (method < NASH_CP_MIRROR_PROX)
         ms_errlist_addf(errs, MS_EINVAL, "method", "%s is for matrix games", methods[method]);
+    if (games_nash__is_net(g)) {
+        check_net(P, errs);
+        return errs->n + errs->dropped > before ? MS_EINVAL : MS_OK;
+    }
     if (!g->x_space.present)
         ms_errlist_addf(errs, MS_EINVAL, "game/x_space", "is required for payoff and family games");
     if (!g->y_space.present)
@@ -322,5 +404,10 @@ ms_status games_nash__check(const void *params, ms_errlist *errs) {
     }
     check_init(&P->x_init, &g->x_space, "x_init", errs);
     check_init(&P->y_init, &g->y_space, "y_init", errs);
+    check_init(&P->reference_x, &g->x_space, "reference_x", errs);
+    check_init(&P->reference_y, &g->y_space, "reference_y", errs);
+    if ((P->reference_x.weights != NULL) != (P->reference_y.weights != NULL))
+        ms_errlist_addf(errs, MS_EINVAL, P->reference_x.weights ? "reference_y" : "reference_x",
+                        "give both reference strategies");
     return errs->n + errs->dropped > before ? MS_EINVAL : MS_OK;
 }

@@ -11,8 +11,11 @@
 #include <omp.h>
 #endif
 
-const char *const games_family_names[] = {
-    "random_fourier", "trig_2x2", "trig_singular", "cos_diff", "quartic", "quadratic_box", NULL};
+const char *const games_activation_names[] = {"relu", "abs", "sigmoid", "tanh", NULL};
+
+const char *const games_family_names[] = {"random_fourier", "trig_2x2", "trig_singular",
+                                          "cos_diff",       "quartic",  "quadratic_box",
+                                          "max_margin_2nn", "dro_2nn",  NULL};
 
 #define TWO_PI (2.0 * M_PI)
 #define RF_BLOCKS 16
@@ -84,9 +87,34 @@ ms_status games_payoff_init_expr(games_payoff *p, games_expr *ex, size_t d, size
     return MS_OK;
 }
 
+ms_status games_payoff_init_2nn(games_payoff *p, games_family fam, const double *data,
+                                const double *labels, size_t N, size_t din, games_activation act,
+                                int power, ms_err *err) {
+    memset(p, 0, sizeof *p);
+    p->family = fam;
+    p->data = ms_malloc(N * din, sizeof(double));
+    p->labels = ms_malloc(N, sizeof(double));
+    if (!p->data || !p->labels) {
+        games_payoff_fini(p);
+        return ms_fail(err, MS_ENOMEM, "game/data", "copy of the data");
+    }
+    memcpy(p->data, data, N * din * sizeof(double));
+    memcpy(p->labels, labels, N * sizeof(double));
+    p->n_samples = N;
+    p->din = din;
+    p->act = act;
+    p->power = power;
+    p->d = fam == GAMES_FAM_DRO_2NN ? 1 + din : 1;
+    p->e = din + 2;
+    p->scratch = 1;
+    return MS_OK;
+}
+
 void games_payoff_fini(games_payoff *p) {
     if (!p)
         return;
+    ms_free(p->data);
+    ms_free(p->labels);
     games_expr_free(p->expr);
     ms_free(p->C);
     ms_free(p->sx);
@@ -275,8 +303,67 @@ static int family_eval(const games_payoff *p, double x, double y, double *f, dou
     return isfinite(v) && isfinite(dx) && isfinite(dy) ? GAMES_EXPR_OK : GAMES_EXPR_NONFINITE;
 }
 
+/* σ and σ' of the network's activation. */
+static double activation(const games_payoff *p, double z, double *ds) {
+    switch ((games_activation)p->act) {
+    case GAMES_ACT_RELU: {
+        if (z <= 0) {
+            *ds = 0;
+            return 0;
+        }
+        double zp = 1;
+        for (int k = 1; k < p->power; k++)
+            zp *= z;
+        *ds = p->power * zp;
+        return zp * z;
+    }
+    case GAMES_ACT_ABS:
+        *ds = z > 0 ? 1 : z < 0 ? -1 : 0;
+        return fabs(z);
+    case GAMES_ACT_SIGMOID: {
+        double s = z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z));
+        *ds = s * (1 - s);
+        return s;
+    }
+    case GAMES_ACT_TANH: {
+        double t = tanh(z);
+        *ds = 1 - t * t;
+        return t;
+    }
+    }
+    *ds = 0;
+    return 0;
+}
+
+/* f = s·y_k·σ(θ·(x_k + u, 1)) with x = (k, u), y = (θ, s) (games.md §6.8). */
+static int net_eval(const games_payoff *p, const double *x, const double *y, double *f, double *gx,
+                    double *gy) {
+    size_t din = p->din, k = (size_t)x[0];
+    int dro = p->family == GAMES_FAM_DRO_2NN;
+    const double *xk = p->data + k * din;
+    double z = y[din]; /* bias: the appended 1 */
+    for (size_t c = 0; c < din; c++)
+        z += y[c] * (xk[c] + (dro ? x[1 + c] : 0));
+    double ds, sg = p->labels[k] * (y[din + 1] >= 0 ? 1.0 : -1.0);
+    *f = sg * activation(p, z, &ds);
+    if (gx) {
+        gx[0] = 0;
+        for (size_t c = 0; dro && c < din; c++)
+            gx[1 + c] = sg * ds * y[c];
+    }
+    if (gy) {
+        for (size_t c = 0; c < din; c++)
+            gy[c] = sg * ds * (xk[c] + (dro ? x[1 + c] : 0));
+        gy[din] = sg * ds;
+        gy[din + 1] = 0;
+    }
+    return isfinite(*f) ? GAMES_EXPR_OK : GAMES_EXPR_NONFINITE;
+}
+
 int games_payoff_eval(const games_payoff *p, const double *x, const double *y, double *f,
                       double *gx, double *gy, double *scratch) {
+    if (p->family == GAMES_FAM_MAX_MARGIN_2NN || p->family == GAMES_FAM_DRO_2NN)
+        return net_eval(p, x, y, f, gx, gy);
     if (p->family == GAMES_FAM_EXPRESSION)
         return games_expr_eval(p->expr, x, y, f, gx, gy, scratch);
     if (p->family == GAMES_FAM_RANDOM_FOURIER)
@@ -541,6 +628,78 @@ int games_payoff_fields(games_payoff *p, const double *x, const double *a, size_
             *bad_j = first;
             return rc_first;
         }
+    }
+    return GAMES_EXPR_OK;
+}
+
+/* Rows lo..hi of the one-pass fields: U_i, G_i, and this block's partial
+ * W, H (wh: n × (1 + e), W_j first then H_j). Returns the outcome; on
+ * failure *bi, *bj name the pair. */
+static int both_block(const games_payoff *p, const double *x, const double *a, size_t lo, size_t hi,
+                      const double *y, const double *b, size_t n, double *U, double *G, double *wh,
+                      double *sc, size_t *bi, size_t *bj) {
+    size_t d = p->d, e = p->e, s = 1 + e;
+    memset(wh, 0, n * s * sizeof(double));
+    for (size_t i = lo; i < hi; i++) {
+        double u = 0, g[GAMES_EXPR_MAX_DIM] = {0}, gx[GAMES_EXPR_MAX_DIM], gy[GAMES_EXPR_MAX_DIM],
+               f;
+        for (size_t j = 0; j < n; j++) {
+            int rc = games_payoff_eval(p, x + i * d, y + j * e, &f, gx, gy, sc);
+            if (rc != GAMES_EXPR_OK) {
+                *bi = i;
+                *bj = j;
+                return rc;
+            }
+            u += b[j] * f;
+            for (size_t c = 0; c < d; c++)
+                g[c] += b[j] * gx[c];
+            double *w = wh + j * s;
+            w[0] += a[i] * f;
+            for (size_t c = 0; c < e; c++)
+                w[1 + c] += a[i] * gy[c];
+        }
+        U[i] = u;
+        memcpy(G + i * d, g, d * sizeof(double));
+    }
+    return GAMES_EXPR_OK;
+}
+
+int games_payoff_fields_both(games_payoff *p, const double *x, const double *a, size_t m,
+                             const double *y, const double *b, size_t n, double *U, double *G,
+                             double *W, double *H, double *part, double *scratch, const ms_ctx *ctx,
+                             size_t *bad_i, size_t *bad_j) {
+    size_t e = p->e, s = 1 + e, S = p->scratch, nb = GAMES_FIELD_BLOCKS;
+    int rcs[GAMES_FIELD_BLOCKS];
+    size_t bis[GAMES_FIELD_BLOCKS], bjs[GAMES_FIELD_BLOCKS];
+    size_t cost = (p->expr ? games_expr_length(p->expr) : 20) * 8;
+    int t = threads_for(ms_ctx_threads(ctx), m, n * cost);
+    if (t > 1) {
+#pragma omp parallel for num_threads(t) schedule(static)
+        for (size_t blk = 0; blk < nb; blk++)
+            rcs[blk] = both_block(p, x, a, blk * m / nb, (blk + 1) * m / nb, y, b, n, U, G,
+                                  part + blk * n * s, scratch + (size_t)thread_id() * S, &bis[blk],
+                                  &bjs[blk]);
+    } else {
+        for (size_t blk = 0; blk < nb; blk++)
+            rcs[blk] = both_block(p, x, a, blk * m / nb, (blk + 1) * m / nb, y, b, n, U, G,
+                                  part + blk * n * s, scratch, &bis[blk], &bjs[blk]);
+    }
+    for (size_t blk = 0; blk < nb; blk++)
+        if (rcs[blk] != GAMES_EXPR_OK) {
+            *bad_i = bis[blk];
+            *bad_j = bjs[blk];
+            return rcs[blk];
+        }
+    for (size_t j = 0; j < n; j++) {
+        double w = 0, hj[GAMES_EXPR_MAX_DIM] = {0};
+        for (size_t blk = 0; blk < nb; blk++) {
+            const double *q = part + (blk * n + j) * s;
+            w += q[0];
+            for (size_t c = 0; c < e; c++)
+                hj[c] += q[1 + c];
+        }
+        W[j] = w;
+        memcpy(H + j * e, hj, e * sizeof(double));
     }
     return GAMES_EXPR_OK;
 }

@@ -23,6 +23,12 @@
  *   cos_diff        cos 2π(x − y)
  *   quartic         xy + ε(φ(x) − φ(y)), φ(z) = z⁴/4 − z²/2 (on a box)
  *   quadratic_box   (x − y)² (on a box)
+ *   max_margin_2nn  [P1] §6.8: x = (k) a data index, y = (θ, s) a neuron on
+ *                   S^{d_in} with output sign s: f = s·y_k·σ(θ·(x_k, 1))
+ *   dro_2nn         the same with x = (k, u), u an adversarial shift of
+ *                   sample k in a ball: f = s·y_k·σ(θ·(x_k + u, 1))
+ *                   (σ: relu^p, abs, sigmoid, tanh; spaces games_space.h's
+ *                   samples and signed sphere)
  *
  * What it is not for: matrix games (games_lp.h, games_mp.h).
  */
@@ -42,6 +48,8 @@ typedef enum {
     GAMES_FAM_COS_DIFF,
     GAMES_FAM_QUARTIC,
     GAMES_FAM_QUADRATIC_BOX,
+    GAMES_FAM_MAX_MARGIN_2NN,
+    GAMES_FAM_DRO_2NN,
     GAMES_FAM_EXPRESSION /* not a family: a compiled expression */
 } games_family;
 
@@ -61,8 +69,20 @@ typedef struct games_payoff {
     double *sx, *sy, *Csy, *Ctsx;   /* random_fourier field workspaces */
     double *part;                   /* nblocks partial feature sums */
     size_t nblocks;
-    size_t scratch; /* doubles of scratch per evaluation */
+    size_t scratch;        /* doubles of scratch per evaluation */
+    double *data, *labels; /* 2nn: N×d_in samples, N labels ±1 (owned) */
+    size_t n_samples, din;
+    int act, power; /* activation (games_activation), relu power */
 } games_payoff;
+
+typedef enum { GAMES_ACT_RELU, GAMES_ACT_ABS, GAMES_ACT_SIGMOID, GAMES_ACT_TANH } games_activation;
+extern const char *const games_activation_names[];
+
+/* The two-layer network games: copies data (N×din) and labels (N).
+ * d = 1 (+ din for dro_2nn), e = din + 2. All-or-nothing. */
+ms_status games_payoff_init_2nn(games_payoff *p, games_family fam, const double *data,
+                                const double *labels, size_t N, size_t din, games_activation act,
+                                int power, ms_err *err);
 
 /* Families: fixed dimension 1 except random_fourier (d, e given). The
  * random coefficients are drawn from (seed, stream 0). All-or-nothing;
@@ -90,5 +110,21 @@ int games_payoff_fields(games_payoff *p, const double *x, const double *a, size_
                         const double *y, const double *b, size_t n, double *U, double *G, double *W,
                         double *H, double *scratch, const ms_ctx *ctx, size_t *bad_i,
                         size_t *bad_j);
+
+/* Blocks of rows of games_payoff_fields_both (fixed: the bits do not
+ * depend on the thread count). */
+#define GAMES_FIELD_BLOCKS 16
+
+/* U, G, W, H at once for payoffs evaluated pair by pair (not
+ * random_fourier, whose fields are separable): one evaluation per pair
+ * instead of one per pass. Rows are split into GAMES_FIELD_BLOCKS fixed
+ * blocks, each accumulating its partial W, H into part (GAMES_FIELD_BLOCKS ×
+ * n × (1 + e) doubles), summed in block order. Same contract as
+ * games_payoff_fields otherwise (the failing pair is the first in row-major
+ * order). */
+int games_payoff_fields_both(games_payoff *p, const double *x, const double *a, size_t m,
+                             const double *y, const double *b, size_t n, double *U, double *G,
+                             double *W, double *H, double *part, double *scratch, const ms_ctx *ctx,
+                             size_t *bad_i, size_t *bad_j);
 
 #endif

@@ -4,6 +4,28 @@
 #include <math.h>
 #include <string.h>
 
+static void project_ball(double *z, size_t d, double r) {
+    double s = 0;
+    for (size_t c = 0; c < d; c++)
+        s += z[c] * z[c];
+    s = sqrt(s);
+    if (s > r)
+        for (size_t c = 0; c < d; c++)
+            z[c] = r > 0 ? z[c] * (r / s) : 0;
+}
+
+/* Coordinates that never move: the sample index, the neuron's sign. */
+static int frozen(const games_space *sp, size_t c) {
+    return (sp->type == GAMES_SAMPLES && c == 0) ||
+           (sp->type == GAMES_SIGNED_SPHERE && c + 1 == sp->dim);
+}
+
+/* Atoms on different frozen coordinates are far apart. */
+static int apart(const games_space *sp, const double *a, const double *b) {
+    return (sp->type == GAMES_SAMPLES && nearbyint(a[0]) != nearbyint(b[0])) ||
+           (sp->type == GAMES_SIGNED_SPHERE && (a[sp->dim - 1] >= 0) != (b[sp->dim - 1] >= 0));
+}
+
 void games_space_retract(const games_space *sp, double *z) {
     size_t d = sp->dim;
     switch (sp->type) {
@@ -32,14 +54,19 @@ void games_space_retract(const games_space *sp, double *z) {
                 z[c] = c == 0;
         break;
     }
-    case GAMES_BALL: {
-        double s = 0;
-        for (size_t c = 0; c < d; c++)
-            s += z[c] * z[c];
-        s = sqrt(s);
-        if (s > sp->radius)
-            for (size_t c = 0; c < d; c++)
-                z[c] *= sp->radius / s;
+    case GAMES_BALL:
+        project_ball(z, d, sp->radius);
+        break;
+    case GAMES_SAMPLES: {
+        double k = nearbyint(z[0]), hi = (double)sp->n_samples - 1;
+        z[0] = k < 0 ? 0 : k > hi ? hi : k;
+        project_ball(z + 1, d - 1, sp->radius);
+        break;
+    }
+    case GAMES_SIGNED_SPHERE: {
+        games_space unit = {.type = GAMES_SPHERE, .dim = d - 1};
+        games_space_retract(&unit, z);
+        z[d - 1] = z[d - 1] >= 0 ? 1.0 : -1.0;
         break;
     }
     }
@@ -48,17 +75,20 @@ void games_space_retract(const games_space *sp, double *z) {
 void games_space_step(const games_space *sp, double *z, const double *g, double t) {
     size_t d = sp->dim;
     double gz = 0;
-    if (sp->type == GAMES_SPHERE)
-        for (size_t c = 0; c < d; c++)
+    if (sp->type == GAMES_SPHERE || sp->type == GAMES_SIGNED_SPHERE) {
+        size_t D = sp->type == GAMES_SPHERE ? d : d - 1;
+        for (size_t c = 0; c < D; c++)
             gz += g[c] * z[c];
+    }
     for (size_t c = 0; c < d; c++)
-        z[c] += t * (g[c] - gz * z[c]);
+        if (!frozen(sp, c))
+            z[c] += t * (g[c] - gz * z[c]);
     games_space_retract(sp, z);
 }
 
 void games_space_diff(const games_space *sp, const double *a, const double *b, double *out) {
     for (size_t c = 0; c < sp->dim; c++) {
-        double v = b[c] - a[c];
+        double v = frozen(sp, c) ? 0 : b[c] - a[c];
         if (sp->type == GAMES_TORUS)
             v -= sp->period * nearbyint(v / sp->period);
         out[c] = v;
@@ -66,14 +96,29 @@ void games_space_diff(const games_space *sp, const double *a, const double *b, d
 }
 
 double games_space_dist2(const games_space *sp, const double *a, const double *b) {
+    if (apart(sp, a, b))
+        return 1e30;
     double s = 0;
     for (size_t c = 0; c < sp->dim; c++) {
-        double v = b[c] - a[c];
+        double v = frozen(sp, c) ? 0 : b[c] - a[c];
         if (sp->type == GAMES_TORUS)
             v -= sp->period * nearbyint(v / sp->period);
         s += v * v;
     }
     return s;
+}
+
+/* Uniform in the ball: a uniform direction, radius r·U^{1/d}. */
+static void sample_ball(ms_rng *rng, double *z, size_t d, double radius) {
+    if (d == 0)
+        return;
+    ms_rng_normals(rng, z, d);
+    double s = 0;
+    for (size_t c = 0; c < d; c++)
+        s += z[c] * z[c];
+    double r = radius * pow(ms_rng_uniform(rng), 1.0 / (double)d) / sqrt(s > 0 ? s : 1);
+    for (size_t c = 0; c < d; c++)
+        z[c] *= r;
 }
 
 void games_space_sample(const games_space *sp, ms_rng *rng, double *z) {
@@ -91,15 +136,17 @@ void games_space_sample(const games_space *sp, ms_rng *rng, double *z) {
         ms_rng_normals(rng, z, d);
         games_space_retract(sp, z);
         break;
-    case GAMES_BALL: {
-        /* Uniform in the ball: a uniform direction, radius r·U^{1/d}. */
-        ms_rng_normals(rng, z, d);
-        double s = 0;
-        for (size_t c = 0; c < d; c++)
-            s += z[c] * z[c];
-        double r = sp->radius * pow(ms_rng_uniform(rng), 1.0 / (double)d) / sqrt(s > 0 ? s : 1);
-        for (size_t c = 0; c < d; c++)
-            z[c] *= r;
+    case GAMES_BALL:
+        sample_ball(rng, z, d, sp->radius);
+        break;
+    case GAMES_SAMPLES:
+        z[0] = (double)ms_rng_below(rng, sp->n_samples);
+        sample_ball(rng, z + 1, d - 1, sp->radius);
+        break;
+    case GAMES_SIGNED_SPHERE: {
+        games_space unit = {.type = GAMES_SPHERE, .dim = d - 1};
+        games_space_sample(&unit, rng, z);
+        z[d - 1] = ms_rng_uniform(rng) < 0.5 ? 1.0 : -1.0;
         break;
     }
     }
@@ -116,9 +163,12 @@ double games_space_extent(const games_space *sp) {
         return w;
     }
     case GAMES_SPHERE:
+    case GAMES_SIGNED_SPHERE:
         return 2.0;
     case GAMES_BALL:
         return 2.0 * sp->radius;
+    case GAMES_SAMPLES:
+        return sp->radius > 0 ? 2.0 * sp->radius : 1.0;
     }
     return 1.0;
 }
@@ -178,6 +228,8 @@ static void fibonacci_point(size_t k, size_t N, double *z) {
 
 size_t games_space_init_grid(const games_space *sp, size_t m, double *z) {
     size_t d = sp->dim;
+    if (sp->type == GAMES_SAMPLES || sp->type == GAMES_SIGNED_SPHERE)
+        return 0; /* set up by the kind */
     if (sp->type == GAMES_SPHERE) {
         if (d != 2 && d != 3)
             return 0;
@@ -202,6 +254,29 @@ size_t games_space_init_grid(const games_space *sp, size_t m, double *z) {
 size_t games_space_search_grid(const games_space *sp, double h, size_t max_points, double *z) {
     size_t d = sp->dim;
     double ext = games_space_extent(sp);
+    if (sp->type == GAMES_SAMPLES) {
+        /* Without perturbations the space is finite: the grid is exact. */
+        if (d > 1)
+            return 0;
+        for (size_t k = 0; z && k < sp->n_samples; k++)
+            z[k] = (double)k;
+        return sp->n_samples;
+    }
+    if (sp->type == GAMES_SIGNED_SPHERE) {
+        /* The sphere's grid once per sign. */
+        games_space unit = {.type = GAMES_SPHERE, .dim = d - 1};
+        size_t half = games_space_search_grid(&unit, h, max_points / 2, NULL);
+        for (size_t k = 0; z && k < half; k++)
+            for (size_t s = 0; s < 2; s++) {
+                double *p = z + (s * half + k) * d;
+                if (d - 1 == 2)
+                    circle_point(k, half, p);
+                else
+                    fibonacci_point(k, half, p);
+                p[d - 1] = s ? -1.0 : 1.0;
+            }
+        return 2 * half;
+    }
     if (sp->type == GAMES_SPHERE) {
         if (d != 2 && d != 3)
             return 0;

@@ -18,14 +18,30 @@
 
 #define GAMES_SPACE_MAX_DIM 32
 
-typedef enum { GAMES_TORUS, GAMES_BOX, GAMES_SPHERE, GAMES_BALL } games_space_type;
+/* GAMES_SAMPLES and GAMES_SIGNED_SPHERE are the spaces of the two-layer
+ * network games ([P1] §6.8), set up by the kind, not by users:
+ *   samples: z = (k, u) with k ∈ {0..n_samples−1} a data index that never
+ *     moves and u ∈ B(0, radius) ⊂ R^{dim−1} an adversarial perturbation
+ *     (dim = 1 when radius = 0);
+ *   signed sphere: z = (θ, s) with θ ∈ S^{dim−2} ⊂ R^{dim−1} and a sign
+ *     s = ±1 that never changes (a neuron of the output sign s).
+ * Atoms with different k (or s) are never merged and are at distance 1e30. */
+typedef enum {
+    GAMES_TORUS,
+    GAMES_BOX,
+    GAMES_SPHERE,
+    GAMES_BALL,
+    GAMES_SAMPLES,
+    GAMES_SIGNED_SPHERE
+} games_space_type;
 
 typedef struct games_space {
     games_space_type type;
     size_t dim;
     double period;                                              /* torus */
     double low[GAMES_SPACE_MAX_DIM], high[GAMES_SPACE_MAX_DIM]; /* box */
-    double radius;                                              /* ball */
+    double radius;                                              /* ball, samples */
+    size_t n_samples;                                           /* samples */
 } games_space;
 
 /* Map a point back onto the space (in place). */

@@ -14,6 +14,7 @@
 #include "ms_softmin.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ms_alloc.h"
@@ -530,6 +531,85 @@ ms_status ms_softmin_rows(const ms_softmin *s, const double *h, double eps, cons
 ms_status ms_softmin_cols(const ms_softmin *s, const double *h, double eps, const double *hint,
                           double *out, const ms_ctx *ctx) {
     return run_side(&s->bwd, h, eps, hint, out, ctx);
+}
+
+/* ---- sparse rows: the significant entries of each row's softmax ---- */
+
+/* Keep (j, zj) among row i's `cap` largest entries seen so far. */
+static void keep_top(uint32_t *idx, double *zv, uint32_t *cnt, size_t cap, uint32_t j, double zj) {
+    if (*cnt < cap) {
+        idx[*cnt] = j;
+        zv[*cnt] = zj;
+        (*cnt)++;
+        return;
+    }
+    size_t lo = 0;
+    for (size_t k = 1; k < cap; k++)
+        if (zv[k] < zv[lo])
+            lo = k;
+    if (zj > zv[lo]) {
+        idx[lo] = j;
+        zv[lo] = zj;
+    }
+}
+
+static void row_sparse(const side *sd, size_t i, const double *h, double eps, double inv, int level,
+                       double hint, double log_theta, size_t cap, double *lse, uint32_t *idx,
+                       double *val, uint32_t *count, double *dropped, double *z) {
+    double out = row_softmin(sd, i, h, eps, inv, level, hint, z);
+    lse[i] = out;
+    const double q = sd->x ? sd->xsq[i] : 0;
+    const double L = (q - out) * inv; /* LSE_j z_j */
+    const double thr = L + log_theta;
+    uint32_t *ri = idx + i * cap;
+    double *rv = val + i * cap;
+    uint32_t c = 0;
+    for (size_t j0 = 0; j0 < sd->m; j0 += TILE) {
+        size_t len = sd->m - j0 < TILE ? sd->m - j0 : TILE;
+        double cm = fill(sd, i, h, inv, j0, len, z, level);
+        if (!(cm >= thr))
+            continue;
+        for (size_t t = 0; t < len; t++)
+            if (z[t] >= thr)
+                keep_top(ri, rv, &c, cap, (uint32_t)(j0 + t), z[t]);
+    }
+    double kept = 0;
+    for (uint32_t k = 0; k < c; k++) {
+        rv[k] = exp(rv[k] - L);
+        kept += rv[k];
+    }
+    count[i] = c;
+    dropped[i] = kept < 1 ? 1 - kept : 0;
+}
+
+static ms_status sparse_side(const side *sd, const double *h, double eps, const double *hint,
+                             double theta, size_t cap, double *lse, uint32_t *idx, double *val,
+                             uint32_t *count, double *dropped, const ms_ctx *ctx) {
+    const int level = ms__simd_level();
+    const double inv = 1.0 / eps, lt = log(theta);
+    const int nt = ms_ctx_threads(ctx);
+    const size_t n = sd->n, nblk = (n + 63) / 64;
+    int cancelled = 0;
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
+    for (size_t b = 0; b < nblk; b++) {
+        if (ms_ctx_cancelled(ctx)) {
+            cancelled = 1;
+            continue;
+        }
+        double z[TILE];
+        size_t hi = (b + 1) * 64 < n ? (b + 1) * 64 : n;
+        for (size_t i = b * 64; i < hi; i++)
+            row_sparse(sd, i, h, eps, inv, level, hint ? hint[i] : NAN, lt, cap, lse, idx, val,
+                       count, dropped, z);
+    }
+    return cancelled ? MS_ECANCELLED : MS_OK;
+}
+
+ms_status ms_softmin_rows_sparse(const ms_softmin *s, const double *h, double eps,
+                                 const double *hint, double theta, size_t cap, double *lse,
+                                 uint32_t *idx, double *val, uint32_t *count, double *dropped,
+                                 const ms_ctx *ctx) {
+    return sparse_side(&s->fwd, h, eps, hint, theta, cap, lse, idx, val, count, dropped, ctx);
 }
 
 /* ---- moments: lse, expected cost and barycentric projection per row ---- */

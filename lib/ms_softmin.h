@@ -29,6 +29,7 @@
 #define MS_SOFTMIN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ms_err.h"
 #include "ms_kind.h"
@@ -79,6 +80,18 @@ ms_status ms_softmin_rows_moments(const ms_softmin *s, const double *h, double e
 /* The same with rows and columns exchanged (bary is m×d, means of x). */
 ms_status ms_softmin_cols_moments(const ms_softmin *s, const double *h, double eps, double *lse,
                                   double *cost, double *bary, const ms_ctx *ctx);
+
+/* The significant entries of each row's softmax
+ *     p_ij = exp((h[j] - C(i,j))/eps) / Σ_k exp((h[k] - C(i,k))/eps):
+ * lse[i] as ms_softmin_rows (hint likewise), and for each row the entries
+ * with p_ij >= theta, at most the `cap` largest: column indices in
+ * idx[i*cap ..], values in val[i*cap ..], their number in count[i], and the
+ * mass left out, dropped[i] = 1 - Σ kept (>= 0). One exp pass as for
+ * ms_softmin_rows, plus a cost-only pass. Sparse plans at small eps. */
+ms_status ms_softmin_rows_sparse(const ms_softmin *s, const double *h, double eps,
+                                 const double *hint, double theta, size_t cap, double *lse,
+                                 uint32_t *idx, double *val, uint32_t *count, double *dropped,
+                                 const ms_ctx *ctx);
 
 /* C(i,j), for plans and tests. */
 double ms_softmin_cost(const ms_softmin *s, size_t i, size_t j);

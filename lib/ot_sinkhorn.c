@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ms_alloc.h"
+#include "ot_newton.h"
 
 #ifndef OMEGA_MAX
 #define OMEGA_MAX 1.95
@@ -371,4 +372,22 @@ void ot_sinkhorn_plan(const ot_sinkhorn *s, double eps, double *plan) {
             double z = s->loga[i] + logb[j] + (s->f[i] + g[j] - ms_softmin_cost(s->K, i, j)) / eps;
             plan[i * s->m + j] = exp(z);
         }
+}
+
+ms_status ot_sinkhorn_newton(ot_sinkhorn *s, ot_newton *nw, double eps, double tol,
+                             const ms_ctx *ctx, double *err_out, int *outcome) {
+    ot_newton_outcome o;
+    ms_status st = ot_newton_step(nw, eps, tol, s->f, s->g, ctx, err_out, &o);
+    *outcome = (int)o;
+    if (st != MS_OK)
+        return st;
+    /* f = T_f(g) exactly after a Newton step: the plan's rows are exact and
+     * the next Sinkhorn iteration may stop on its column error. */
+    s->row_err = 0;
+    s->fresh = 0;
+    s->last_eps = eps;
+    s->nhist = 0;
+    if (!all_finite(s->f, s->n) || !all_finite(s->g, s->m))
+        return MS_ENUMERIC;
+    return MS_OK;
 }

@@ -84,6 +84,13 @@ void ot_sinkhorn_center(ot_sinkhorn *s);
 /* Write the plan (n×m, row-major) at eps. */
 void ot_sinkhorn_plan(const ot_sinkhorn *s, double eps, double *plan);
 
+/* One sparse Newton step (ot_newton.h) on the potentials of a balanced,
+ * non-symmetric problem, with workspace nw built for the same cost and
+ * weights. *outcome receives an ot_newton_outcome. */
+struct ot_newton;
+ms_status ot_sinkhorn_newton(ot_sinkhorn *s, struct ot_newton *nw, double eps, double tol,
+                             const ms_ctx *ctx, double *err_out, int *outcome);
+
 /* Bytes an object needs for n×m (excluding the cost). */
 size_t ot_sinkhorn_bytes(size_t n, size_t m);
 

@@ -132,7 +132,15 @@ static const char openapi_base[] =
     "{\"$ref\":\"#/components/responses/Problem\"}}}},"
     "\"/metrics\":{\"get\":{\"summary\":\"Prometheus text exposition\",\"responses\":{"
     "\"200\":{\"description\":\"metrics\",\"content\":{\"text/plain\":{\"schema\":"
-    "{\"type\":\"string\"}}}}}}}}}";
+    "{\"type\":\"string\"}}}}}}},"
+    "\"/\":{\"get\":{\"summary\":\"The dashboard (HTML)\",\"security\":[],\"responses\":{"
+    "\"200\":{\"description\":\"the page\",\"content\":{\"text/html\":{\"schema\":"
+    "{\"type\":\"string\"}}}}}}},"
+    "\"/ui/{name}\":{\"get\":{\"summary\":\"The dashboard's scripts and styles\","
+    "\"security\":[],\"parameters\":[{\"name\":\"name\",\"in\":\"path\",\"required\":true,"
+    "\"schema\":{\"type\":\"string\"}}],\"responses\":{\"200\":{\"description\":"
+    "\"the file\"},\"304\":{\"description\":\"not modified (If-None-Match)\"},"
+    "\"404\":{\"$ref\":\"#/components/responses/Problem\"}}}}}}";
 
 /* JobRequest: the envelope, with params one of the kinds' schemas chosen
  * by `kind` (if/then per kind, so validators pick the right one). */

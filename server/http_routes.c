@@ -5,7 +5,7 @@
  * event streams) through http.c; none blocks, none runs a solver.
  *
  * What it is not for: connection handling (http.c) or the job lifecycle
- * (daemon.c). Static assets for the dashboard will be more rows here.
+ * (daemon.c). The dashboard's files are served by http_static.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "http_internal.h"
+#include "http_static.h"
 #include "ms_alloc.h"
 #include "registry.h"
 #include "runner.h"
@@ -400,5 +401,7 @@ const route http_routes[] = {
     {"GET", "/healthz", h_healthz, "GET /healthz", 1},
     {"GET", "/readyz", h_readyz, "GET /readyz", 1},
     {"GET", "/metrics", h_metrics, "GET /metrics", 0},
+    {"GET", "/", http_static_index, "GET /", 1},
+    {"GET", "/ui/*", http_static_asset, "GET /ui/{name}", 1},
 };
 const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];

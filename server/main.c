@@ -5,12 +5,29 @@
  * in solve.c.
  */
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "solve.h"
 
+/* Several jobs run at once, each with its own OpenMP team: threads that
+ * spin at barriers (libgomp's default) would steal the cores the other
+ * jobs need (a 2-thread step went from 1 s to 15 s under load). libgomp
+ * reads OMP_WAIT_POLICY once, before main, so when the operator has not
+ * chosen a policy the process re-executes itself with "passive". */
+static void passive_openmp(char **argv) {
+    if (getenv("OMP_WAIT_POLICY"))
+        return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    /* No /proc (or exec refused): carry on with the default policy. */
+}
+
 int main(int argc, char **argv) {
+    passive_openmp(argv);
     /* Jobs parallelise inside their steps with OpenMP, one worker per core:
      * BLAS threads on top would oversubscribe the machine. */
     openblas_set_num_threads(1);

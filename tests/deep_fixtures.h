@@ -197,6 +197,24 @@ static inline void fx_expect_invalid(const ms_kind *k, const void *p, const char
     }
 }
 
+/* Run init, then `steps` steps (fewer if done), counting ms_* allocations
+ * made by the steps alone: the contract says a step allocates nothing. */
+static inline long fx_step_allocations(const ms_kind *k, const void *p, int steps) {
+    void *state = ms_calloc(1, k->state_size);
+    ms_ctx ctx = {1, NULL};
+    ms_err err;
+    ms_progress prog;
+    memset(&prog, 0, sizeof prog);
+    assert_int_equal(k->init(state, p, &ctx, &err), MS_OK);
+    ms_alloc_fail_after(-1); /* resets the count */
+    for (int i = 0; i < steps && !prog.done; i++)
+        assert_int_equal(k->step(state, &ctx, &prog, &err), MS_OK);
+    long n = ms_alloc_count();
+    k->fini(state);
+    ms_free(state);
+    return n;
+}
+
 /* Make the k-th allocation of a whole run fail, for k = 0, 1, … until the
  * run succeeds: every failure must be a clean MS_ENOMEM (ASan checks that
  * nothing leaks). */

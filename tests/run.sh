@@ -6,6 +6,9 @@ set -u
 BUILD=${BUILD:-build}
 export BUILD
 export OPENBLAS_NUM_THREADS=1
+# Threads that wait at an OpenMP barrier sleep instead of spinning: on a
+# shared, oversubscribed machine spinning makes 2-thread tests 15x slower.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 pass=0
 fail=0
 failed=""

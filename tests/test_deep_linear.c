@@ -236,6 +236,15 @@ static void progress_metrics(void **st) {
     for (size_t i = 0; i < sizeof same / sizeof *same; i++)
         assert_close(ms_progress_get(&last, same[i]), num(r, same[i]), 0, 0);
     assert_close(ms_progress_get(&last, "stability_threshold"), 2 / 0.05, 1e-15, 0);
+    /* History: initial row, every 5 steps, the final row equals the result. */
+    const ms_value *h = ms_value_get(r, "history");
+    size_t n = ms_value_count(ms_value_get(h, "step")), rows, cols;
+    assert_int_equal(n, 40 / 5 + 1);
+    const double *step = ms_value_data(ms_value_get(h, "step"), &rows, &cols);
+    const double *sh = ms_value_data(ms_value_get(h, "sharpness"), &rows, &cols);
+    assert_true(step[0] == 0 && step[1] == 5 && step[n - 1] == 40);
+    assert_true(sh[n - 1] == num(r, "sharpness"));
+    assert_true(sh[0] == num(r, "sharpness_initial"));
     fx_params_free(K, p);
     ms_value_free(r);
 }
@@ -286,6 +295,19 @@ static void allocation_failures_are_clean(void **st) {
     fx_params_free(K, p);
 }
 
+/* Steps allocate nothing (GD and RK4, sharpness measured every step). */
+static void steps_allocate_nothing(void **st) {
+    (void)st;
+    for (int m = 0; m < 2; m++) {
+        void *p = spec_params(1, 0.3, 0.02, 20);
+        fx_set(K, p, "sharpness_every", 1);
+        fx_set(K, p, "n_test", 10);
+        fx_set_enum(K, p, "method", m ? "flow" : "gd");
+        assert_int_equal(fx_step_allocations(K, p, 20), 0);
+        fx_params_free(K, p);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(converged_sharpness_lies_between_the_bounds),
@@ -298,6 +320,7 @@ int main(void) {
         cmocka_unit_test(init_seed_keeps_the_data),
         cmocka_unit_test(invalid_params_name_the_field),
         cmocka_unit_test(allocation_failures_are_clean),
+        cmocka_unit_test(steps_allocate_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,19 +25,21 @@ static void *wide_params(int depth, double width, double steps, uint64_t seed) {
     return p;
 }
 
+/* A history column (dense vector) and its length. */
+static const double *column(const ms_value *r, const char *key, size_t *n) {
+    size_t rows, cols;
+    const ms_value *c = ms_value_get(ms_value_get(r, "history"), key);
+    *n = ms_value_count(c);
+    const double *v = ms_value_data(c, &rows, &cols);
+    assert_non_null(v);
+    return v;
+}
+
 /* Slope of log(y) against t between history rows i and j. */
 static double log_slope(const ms_value *r, const char *key, size_t i, size_t j) {
-    const ms_value *h = ms_value_get(r, "history");
-    const ms_value *t = ms_value_child(ms_value_get(h, "time"));
-    const ms_value *y = ms_value_child(ms_value_get(h, key));
-    double ti = 0, tj = 0, yi = 0, yj = 0;
-    for (size_t k = 0; t && y; k++, t = ms_value_next(t), y = ms_value_next(y)) {
-        if (k == i)
-            ti = ms_value_num(t), yi = ms_value_num(y);
-        if (k == j)
-            tj = ms_value_num(t), yj = ms_value_num(y);
-    }
-    return (log(yj) - log(yi)) / (tj - ti);
+    size_t n;
+    const double *t = column(r, "time", &n), *y = column(r, key, &n);
+    return (log(y[j]) - log(y[i])) / (t[j] - t[i]);
 }
 
 /* Oracles 1 and 3. Calibrated (seed 1, Euler): at t = 30 the L = 2 limit is
@@ -51,7 +53,8 @@ static void limit_reaches_the_minimum_norm_solution_exponentially(void **st) {
         fx_set(K, p, "record_every", 100);
         ms_value *r = fx_run_free(K, p);
         double dist = num(r, "dist_min_norm_limit"), nul = num(r, "null_component_limit");
-        size_t rows = ms_value_count(ms_value_get(ms_value_get(r, "history"), "time"));
+        size_t rows;
+        column(r, "time", &rows);
         /* The log-loss is linear in t over the second half: equal slopes on
          * its two quarters (calibrated: within 2%). */
         double s1 = log_slope(r, "loss_limit", rows / 2, 3 * rows / 4);
@@ -189,6 +192,13 @@ static void invalid_params_name_the_field(void **st) {
     fx_set_mat(K, p, "X", 2, 2, X);
     fx_expect_invalid(K, p, "y");
     fx_params_free(K, p);
+    p = fx_params_new(K);
+    double *wide = ms_calloc(3000, sizeof *wide);
+    fx_set_mat(K, p, "X", 1, 3000, wide);
+    fx_set_vec(K, p, "y", 1, X);
+    fx_expect_invalid(K, p, "X");
+    ms_free(wide);
+    fx_params_free(K, p);
 }
 
 static void divergence_and_allocation_failures(void **st) {
@@ -203,6 +213,18 @@ static void divergence_and_allocation_failures(void **st) {
     fx_params_free(K, p);
 }
 
+/* Steps allocate nothing (depth 2 and 3, law statistics every step). */
+static void steps_allocate_nothing(void **st) {
+    (void)st;
+    for (int depth = 2; depth <= 3; depth++) {
+        void *p = wide_params(depth, 40, 20, 1);
+        fx_set(K, p, "record_every", 1);
+        fx_set_enum(K, p, "limit_method", "rk4");
+        assert_int_equal(fx_step_allocations(K, p, 20), 0);
+        fx_params_free(K, p);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(limit_reaches_the_minimum_norm_solution_exponentially),
@@ -211,6 +233,7 @@ int main(void) {
         cmocka_unit_test(given_data_and_threads),
         cmocka_unit_test(invalid_params_name_the_field),
         cmocka_unit_test(divergence_and_allocation_failures),
+        cmocka_unit_test(steps_allocate_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

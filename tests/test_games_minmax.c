@@ -6,28 +6,14 @@
 #include <string.h>
 
 #include "games_diag.h"
+#include "games_minmax_internal.h"
 #include "kind_harness.h"
+#define MS_FAULT_INJECTION 1 /* the tests link the fault-injecting allocator */
 #include "ms_alloc.h"
 
 extern const ms_kind games_minmax_kind;
 
-typedef struct {
-    int present;
-    ms_mat P, B, Q;
-} quad_params;
-
-/* Mirror of the kind's params struct (games_minmax.c); the kind's field
- * table is checked against it below. */
-typedef struct {
-    char *payoff;
-    ms_dict params;
-    quad_params quadratic;
-    ms_vec x0, y0, etas, reference;
-    int method;
-    double eta, tol, fd_step, nash_tol;
-    long long seed, threads, max_iter, pp_max_inner;
-    int diagnostics;
-} mm_params;
+typedef games_minmax_params mm_params;
 
 static void defaults(mm_params *P, const char *payoff, const double *z0, size_t d, size_t e) {
     assert_int_equal(games_minmax_kind.params->size, sizeof(mm_params));
@@ -260,14 +246,21 @@ static void minmax_rejects_bad_input(void **st) {
     assert_string_equal(errs.e[0].field, "quadratic/B");
     ms_params_free(games_minmax_kind.params, &P);
 
-    /* Divergence is a result, not an error: GDA on x·y with a big step. */
+    /* Divergence is a result, not an error: GDA on x·y with a big step. The
+     * diagnostics can still be taken at the known solution z* = 0. */
     defaults(&P, "x1*y1", z0, 1, 1);
     P.method = 0;
     P.eta = 2;
     P.max_iter = 1000;
+    P.diagnose_at = 1;
+    ms_errlist_clear(&errs);
+    assert_int_equal(ms_kind_validate(&games_minmax_kind, &P, &errs), MS_EINVAL);
+    assert_string_equal(errs.e[0].field, "reference");
+    ms_vec_alloc(&P.reference, 2);
     ms_value *r = run(&P);
     assert_int_equal(ms_value_num(ms_value_get(r, "diverged")), 1);
     assert_int_equal(ms_value_num(ms_value_get(r, "converged")), 0);
+    assert_close(method_radius(r, "gda", 2), sqrt(5), 1e-9, 0); /* |1 ± 2i| */
     ms_value_free(r);
     ms_params_free(games_minmax_kind.params, &P);
 
@@ -283,6 +276,29 @@ static void minmax_rejects_bad_input(void **st) {
     ms_params_free(games_minmax_kind.params, &P);
 }
 
+static void minmax_survives_allocation_failures(void **st) {
+    (void)st;
+    const double z0[2] = {1, 2};
+    int completed = 0;
+    for (long k = 0; k < 300 && !completed; k++) {
+        mm_params P;
+        defaults(&P, "x1*y1 + 0.1*x1^2", z0, 1, 1);
+        P.max_iter = 5;
+        ms_err err;
+        harness_opts o = {.threads = 1};
+        ms_alloc_fail_after(k);
+        ms_value *r = harness_run(&games_minmax_kind, &P, &o, &err);
+        ms_alloc_fail_after(-1);
+        if (r)
+            completed = 1;
+        else
+            assert_int_equal(err.code, MS_ENOMEM);
+        ms_value_free(r);
+        ms_params_free(games_minmax_kind.params, &P);
+    }
+    assert_true(completed);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(minmax_bilinear_exact_factors),
@@ -290,6 +306,7 @@ int main(void) {
         cmocka_unit_test(minmax_ogda_and_alternating_match_prediction),
         cmocka_unit_test(minmax_jacobian_of_an_expression),
         cmocka_unit_test(minmax_rejects_bad_input),
+        cmocka_unit_test(minmax_survives_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

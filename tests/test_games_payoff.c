@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "games_br.h"
+#include "games_lp.h"
 #include "games_payoff.h"
 #include "games_space.h"
 #include "ms_alloc.h"
@@ -51,6 +52,45 @@ static void families_gradients_match_differences(void **st) {
         ms_free(sc);
         games_payoff_fini(&p);
     }
+}
+
+/* The network families: gradients in θ (y) and in the perturbation u (x)
+ * against differences, for every activation; the frozen coordinates (the
+ * sample index, the output sign) have zero gradient. */
+static void network_gradients_match_differences(void **st) {
+    (void)st;
+    const double data[6] = {0.3, -1.2, 0.8, 0.5, -0.4, 1.1}, labels[3] = {1, -1, 1};
+    uint64_t s = 17;
+    for (int act = 0; act <= GAMES_ACT_TANH; act++)
+        for (int power = 1; power <= (act == 0 ? 4 : 1); power++) {
+            games_payoff p;
+            ms_err err;
+            assert_int_equal(games_payoff_init_2nn(&p, GAMES_FAM_DRO_2NN, data, labels, 3, 2,
+                                                   (games_activation)act, power, &err),
+                             MS_OK);
+            assert_int_equal(p.d, 3);
+            assert_int_equal(p.e, 4);
+            for (int t = 0; t < 20; t++) {
+                double x[3] = {(double)(t % 3), 0.2 * test_uniform(&s), -0.1 * test_uniform(&s)};
+                double y[4] = {2 * test_uniform(&s) - 1, 2 * test_uniform(&s) - 1,
+                               2 * test_uniform(&s) - 1, t % 2 ? 1.0 : -1.0};
+                double f, gx[3], gy[4], sc[1];
+                assert_int_equal(games_payoff_eval(&p, x, y, &f, gx, gy, sc), GAMES_EXPR_OK);
+                assert_true(gx[0] == 0 && gy[3] == 0);
+                for (int k = 0; k < 5; k++) {
+                    double *z = k < 2 ? x + 1 + k : y + (k - 2), g = k < 2 ? gx[1 + k] : gy[k - 2];
+                    double z0 = *z, h = 1e-6, fp, fm;
+                    *z = z0 + h;
+                    games_payoff_eval(&p, x, y, &fp, NULL, NULL, sc);
+                    *z = z0 - h;
+                    games_payoff_eval(&p, x, y, &fm, NULL, NULL, sc);
+                    *z = z0;
+                    /* Kinks of relu and abs: random points miss them by far more than h. */
+                    assert_close(g, (fp - fm) / (2 * h), 1e-6, 1e-6);
+                }
+            }
+            games_payoff_fini(&p);
+        }
 }
 
 /* Brute-force fields by pairwise evaluation. */
@@ -122,6 +162,26 @@ static void fields_match_brute_force_and_ignore_threads(void **st) {
                 assert_memory_equal(U0, U, sizeof U);
                 assert_memory_equal(W0, W, sizeof W);
             }
+            if (p->family != GAMES_FAM_RANDOM_FOURIER) {
+                /* The one-pass variant: same fields, thread-independent. */
+                double part[GAMES_FIELD_BLOCKS * N * (1 + E)], U1[M], G1[M * D], W1[N], H1[N * E];
+                assert_int_equal(games_payoff_fields_both(p, x, a, M, y, b, N, U1, G1, W1, H1, part,
+                                                          sc, &ctx, &bi, &bj),
+                                 0);
+                for (size_t i = 0; i < M; i++)
+                    assert_close(U1[i], U[i], 1e-12, 1e-12);
+                for (size_t i = 0; i < M * D; i++)
+                    assert_close(G1[i], G[i], 1e-12, 1e-11);
+                for (size_t j = 0; j < N; j++)
+                    assert_close(W1[j], W[j], 1e-12, 1e-12);
+                for (size_t j = 0; j < N * E; j++)
+                    assert_close(H1[j], H[j], 1e-12, 1e-11);
+                static double Wref[N];
+                if (nt == 1)
+                    memcpy(Wref, W1, sizeof W1);
+                else
+                    assert_memory_equal(Wref, W1, sizeof W1);
+            }
         }
         ms_free(sc);
     }
@@ -146,6 +206,13 @@ static void fields_report_the_failing_pair(void **st) {
     /* Row pass: x2 = 0.2 against y2 = 0.3 is the first failure (row 2). */
     assert_int_equal(
         games_payoff_fields(&p, x, a, 3, y, b, 2, U, NULL, NULL, NULL, sc, &ctx, &bi, &bj),
+        GAMES_EXPR_DOMAIN);
+    assert_int_equal(bi, 2);
+    assert_int_equal(bj, 1);
+    /* One pass: the first failure in row-major order is the same pair. */
+    double G[3], H[2], part[GAMES_FIELD_BLOCKS * 2 * 2];
+    assert_int_equal(
+        games_payoff_fields_both(&p, x, a, 3, y, b, 2, U, G, W, H, part, sc, &ctx, &bi, &bj),
         GAMES_EXPR_DOMAIN);
     assert_int_equal(bi, 2);
     assert_int_equal(bj, 1);
@@ -280,14 +347,51 @@ static void best_response_is_exact_on_a_grid(void **st) {
     games_payoff_fini(&p);
 }
 
+/* §8 trig_singular: the LP on a 400-point grid puts its mass next to the
+ * exact supports {3/8, 7/8} and {1/8, 5/8}, with value 0. */
+static void trig_singular_grid_lp_finds_the_supports(void **st) {
+    (void)st;
+    enum { N = 400 };
+    games_payoff p;
+    init_family(&p, GAMES_FAM_TRIG_SINGULAR, 1, 1);
+    double *M = ms_malloc(N * N, sizeof *M), *pw = ms_malloc(N, sizeof *pw),
+           *qw = ms_malloc(N, sizeof *qw), sc[8], v;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            double x = (double)i / N, y = (double)j / N;
+            games_payoff_eval(&p, &x, &y, &M[i * N + j], NULL, NULL, sc);
+        }
+    ms_err err;
+    assert_int_equal(games_lp_solve(M, N, N, pw, qw, &v, &err), MS_OK);
+    assert_close(v, 0, 0, 1e-12); /* 3/8, 7/8, 1/8, 5/8 are grid points */
+    const double sx[2] = {3.0 / 8, 7.0 / 8}, sy[2] = {1.0 / 8, 5.0 / 8};
+    for (int k = 0; k < 2; k++) {
+        double mx = 0, my = 0;
+        for (int i = 0; i < N; i++) {
+            if (fabs((double)i / N - sx[k]) < 0.01)
+                mx += pw[i];
+            if (fabs((double)i / N - sy[k]) < 0.01)
+                my += qw[i];
+        }
+        assert_close(mx, 0.5, 0, 1e-9);
+        assert_close(my, 0.5, 0, 1e-9);
+    }
+    ms_free(M);
+    ms_free(pw);
+    ms_free(qw);
+    games_payoff_fini(&p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(families_gradients_match_differences),
+        cmocka_unit_test(network_gradients_match_differences),
         cmocka_unit_test(fields_match_brute_force_and_ignore_threads),
         cmocka_unit_test(fields_report_the_failing_pair),
         cmocka_unit_test(families_closed_form_equilibria),
         cmocka_unit_test(spaces_geometry),
         cmocka_unit_test(best_response_is_exact_on_a_grid),
+        cmocka_unit_test(trig_singular_grid_lp_finds_the_supports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
