@@ -188,8 +188,10 @@ run
 healthy
 lap "container healthy on $U"
 [ "$(d exec "$NAME" id -u)" != 0 ] || fail "the daemon runs as root"
-U0=$(d top "$NAME" -o pid,user,comm | awk '$3 == "measured" {print $2}')
-[ -n "$U0" ] && [ "$U0" != root ] && [ "$U0" != 0 ] || fail "the measured process runs as '$U0'"
+# The process is named measured (not "exe") and is not root.
+d top "$NAME" -o pid,user,comm >"$W/top"
+U0=$(awk '$3 == "measured" {print $2}' "$W/top")
+[ -n "$U0" ] && [ "$U0" != root ] && [ "$U0" != 0 ] || fail "no non-root measured process: $(cat "$W/top")"
 AUTH="Authorization: Bearer $TOKEN"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/v1/jobs")" = 401 ] || fail "no 401 without the token"
 curl -sf "$U/readyz" | jq -e '.status == "ready"' >/dev/null || fail "readyz"
