@@ -6,13 +6,17 @@
 # Prints each side's lines, then a table of ratios torch/measured (> 1: we are
 # faster) and the step time over the dgemm bound.
 #
-#   BENCH_SIZES=S,M,L BENCH_REPS=30 BENCH_THREADS="1 2" sh bench/meanfield.sh
+#   BENCH_SIZES=S,M,L BENCH_LIST=B1,B2,B3 BENCH_REPS=30 BENCH_THREADS="1 2" \
+#       sh bench/meanfield.sh
 #
-# The machine is shared: run it when the load is low, and repeat.
+# Debian's torch calls the system BLAS (OpenBLAS), so torch at T threads also
+# gets OPENBLAS_NUM_THREADS=T. The machine is shared: run it when the load is
+# low, and repeat.
 set -eu
 BUILD=${BUILD:-build}
 SIZES=${BENCH_SIZES:-S,M,L}
 REPS=${BENCH_REPS:-30}
+LIST=${BENCH_LIST:-B1,B2,B3}
 THREADS=${BENCH_THREADS:-"1 2"}
 PY=/usr/bin/python3
 out=$(mktemp -d)
@@ -22,9 +26,9 @@ trap 'rm -rf "$out"' EXIT
 $PY bench/nets_torch.py --check "$out"
 for t in $THREADS; do
     OPENBLAS_NUM_THREADS=1 "$BUILD/bench/nets_meanfield" --threads "$t" --sizes "$SIZES" \
-        --reps "$REPS" | tee -a "$out/c.txt"
-    OMP_NUM_THREADS=$t $PY bench/nets_torch.py --threads "$t" --sizes "$SIZES" \
-        --reps "$REPS" | tee -a "$out/torch.txt"
+        --bench "$LIST" --reps "$REPS" | tee -a "$out/c.txt"
+    OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t $PY bench/nets_torch.py --threads "$t" --sizes "$SIZES" \
+        --bench "$LIST" --reps "$REPS" | tee -a "$out/torch.txt"
 done
 $PY - "$out/c.txt" "$out/torch.txt" <<'EOF'
 import re, sys

@@ -40,8 +40,11 @@ typedef struct {
     size_t n, d, m;
 } size_def;
 
+/* S, M, L of the spec (§12); X is the issue's orientation point (B1, d = 20,
+ * n = 2000, m = 10^4), where the elementwise passes dominate. */
 static const size_def sizes[] = {
-    {"S", 1000, 20, 100}, {"M", 4000, 100, 1000}, {"L", 20000, 100, 4000}};
+    {"S", 1000, 20, 100}, {"M", 4000, 100, 1000}, {"L", 20000, 100, 4000}, {"X", 2000, 20, 10000}};
+enum { NSIZES = sizeof sizes / sizeof sizes[0] };
 
 /* dgemm rate on the forward shape (n×d)(d×m), split in row blocks over
  * `threads` as the library does. */
@@ -130,45 +133,47 @@ static void run(const size_def *s, int bench, int threads, int reps) {
     ms_params_free(&nets__2l_fields, &p);
 }
 
-/* Oracle 12 material: S-size B1 inputs and the particles after one step. */
-static void dump(const char *dir) {
-    nets_2l_params p;
-    params_for(&p, &sizes[0], 1);
-    ms_ctx ctx = {1, NULL};
-    ms_err err;
-    nets_run *S = calloc(1, sizeof *S);
-    if (nets_two_layer.init(S, &p, &ctx, &err) != MS_OK)
-        exit(1);
+static void write_bin(const char *dir, const char *name, const double *v, size_t n) {
     char path[512];
-    struct dumped {
-        const char *name;
-        const double *v;
-        size_t n;
-    } out[6] = {
-        {"x", S->x, S->n * S->d}, {"y", S->y, S->n}, {"a0", S->a, S->m}, {"w0", S->w, S->m * S->d}};
-    double *a0 = malloc(S->m * sizeof(double)), *w0 = malloc(S->m * S->d * sizeof(double));
-    memcpy(a0, S->a, S->m * sizeof(double));
-    memcpy(w0, S->w, S->m * S->d * sizeof(double));
-    out[2].v = a0;
-    out[3].v = w0;
-    ms_progress prog;
-    memset(&prog, 0, sizeof prog);
-    nets_two_layer.step(S, &ctx, &prog, &err);
-    out[4] = (struct dumped){"a1", S->a, S->m};
-    out[5] = (struct dumped){"w1", S->w, S->m * S->d};
-    for (int k = 0; k < 6; k++) {
-        snprintf(path, sizeof path, "%s/%s.bin", dir, out[k].name);
-        FILE *f = fopen(path, "wb");
-        if (!f || fwrite(out[k].v, sizeof(double), out[k].n, f) != out[k].n)
+    snprintf(path, sizeof path, "%s/%s.bin", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(v, sizeof(double), n, f) != n)
+        exit(1);
+    fclose(f);
+}
+
+/* Oracle 12 material, S size: the B1 inputs and the particles after one
+ * PGD step; the B3 particles θ0, the inner solution r0 at θ0 and θ1 after one
+ * noise-free (τ = 0) bilevel step. */
+static void dump(const char *dir) {
+    for (int bench = 1; bench <= 3; bench += 2) {
+        nets_2l_params p;
+        params_for(&p, &sizes[0], bench);
+        p.tau = 0;
+        ms_ctx ctx = {1, NULL};
+        ms_err err;
+        nets_run *S = calloc(1, sizeof *S);
+        if (nets_two_layer.init(S, &p, &ctx, &err) != MS_OK)
             exit(1);
-        fclose(f);
+        const size_t m = S->m, md = S->m * S->d;
+        if (bench == 1) {
+            write_bin(dir, "x", S->x, S->n * S->d);
+            write_bin(dir, "y", S->y, S->n);
+        }
+        write_bin(dir, bench == 1 ? "a0" : "r0", S->a, m);
+        write_bin(dir, bench == 1 ? "w0" : "th0", S->w, md);
+        ms_progress prog;
+        memset(&prog, 0, sizeof prog);
+        if (nets_two_layer.step(S, &ctx, &prog, &err) != MS_OK)
+            exit(1);
+        if (bench == 1)
+            write_bin(dir, "a1", S->a, m);
+        write_bin(dir, bench == 1 ? "w1" : "th1", S->w, md);
+        nets_two_layer.fini(S);
+        free(S);
+        ms_params_free(&nets__2l_fields, &p);
     }
-    printf("dump: n=%zu d=%zu m=%zu lambda=%g step=%g\n", S->n, S->d, S->m, p.lambda, p.step);
-    free(a0);
-    free(w0);
-    nets_two_layer.fini(S);
-    free(S);
-    ms_params_free(&nets__2l_fields, &p);
+    printf("dump: S size, B1 and B3 (tau = 0)\n");
 }
 
 int main(int argc, char **argv) {
@@ -193,7 +198,7 @@ int main(int argc, char **argv) {
         snprintf(tag, sizeof tag, "B%d", b);
         if (!strstr(benches, tag))
             continue;
-        for (size_t k = 0; k < 3; k++) {
+        for (size_t k = 0; k < NSIZES; k++) {
             if (!strstr(which, sizes[k].name))
                 continue;
             int r = sizes[k].name[0] == 'L' ? (reps < 10 ? reps : 10) : reps;

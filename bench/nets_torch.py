@@ -18,7 +18,8 @@ import time
 import numpy as np
 import torch
 
-SIZES = {"S": (1000, 20, 100), "M": (4000, 100, 1000), "L": (20000, 100, 4000)}
+SIZES = {"S": (1000, 20, 100), "M": (4000, 100, 1000), "L": (20000, 100, 4000),
+         "X": (2000, 20, 10000)}  # X: the orientation point
 LAM, ETA, TAU = 1e-3, 0.1, 1e-4
 
 
@@ -38,7 +39,7 @@ def b1(X, y, a, W, noise=False):
         W += s * torch.randn_like(W)
 
 
-def b3(X, y, r, Th):
+def b3(X, y, r, Th, tau=TAU):
     n, m = X.shape[0], Th.shape[0]
     P = X @ Th.T
     Phi = torch.relu(P)
@@ -51,7 +52,7 @@ def b3(X, y, r, Th):
     v -= (v * Th).sum(1, keepdim=True) * Th
     xi = torch.randn_like(Th)
     xi -= (xi * Th).sum(1, keepdim=True) * Th
-    Th += ETA * v + math.sqrt(2 * ETA * TAU) * xi
+    Th += ETA * v + math.sqrt(2 * ETA * tau) * xi
     Th /= Th.norm(dim=1, keepdim=True)
 
 
@@ -104,7 +105,17 @@ def check(dirname):
     ok = ea < 1e-12 and ew < 1e-12
     print(f"check B1 step vs torch float64: rel err a {ea:.2e}, W {ew:.2e} -> "
           f"{'OK' if ok else 'FAIL'}")
-    return ok
+    # B3 without noise: the inner solve at θ0 and θ after one step.
+    Th, r0, Th1 = rd("th0").reshape(m, d), rd("r0"), rd("th1").reshape(m, d)
+    r = torch.zeros(m, dtype=torch.float64)
+    with torch.no_grad():
+        b3(X, y, r, Th, tau=0.0)
+    er = ((r - r0).abs().max() / r0.abs().max()).item()
+    et = ((Th - Th1).abs().max()).item()
+    ok3 = er < 1e-10 and et < 1e-12
+    print(f"check B3 step (tau = 0) vs torch float64: rel err r {er:.2e}, abs err theta "
+          f"{et:.2e} -> {'OK' if ok3 else 'FAIL'}")
+    return ok and ok3
 
 
 def main():

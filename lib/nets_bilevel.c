@@ -61,6 +61,8 @@ static void gram_upper(const double *A, size_t rows, size_t cols, int trans, dou
     size_t nb = (k + GB - 1) / GB;
     CBLAS_TRANSPOSE ta = trans ? CblasTrans : CblasNoTrans;
     CBLAS_TRANSPOSE tb = trans ? CblasNoTrans : CblasTrans;
+    if ((double)k * (double)k * (double)inner < 1e6)
+        nt = 1; /* too small to be worth a parallel region */
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic)
     for (size_t bi = 0; bi < nb; bi++) {
         size_t i0 = bi * GB, w = k - i0 < GB ? k - i0 : GB;

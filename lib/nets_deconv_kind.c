@@ -94,7 +94,8 @@ static const ms_field fields[] = {
            "conic: step alpha of the mass (Fisher-Rao) part (stable while ~84 alpha M < 2 for "
            "K = 10, M the mass near one spike)."),
     NF_DBL(beta, NF_NONNEG, 0, 0, 0.001,
-           "conic: step beta of the position (Wasserstein) part (stable while beta M |psi''(0)| < 2)."),
+           "conic: step beta of the position (Wasserstein) part (stable while beta M |psi''(0)| < "
+           "2)."),
     NF_ENUM(retraction, retr_choices, "mirror",
             "conic: r <- r exp(-2 alpha G) (mirror, keeps signs) or r (1 - 2 alpha G)."),
     NF_ENUM(init_positions, initpos_choices, "grid",

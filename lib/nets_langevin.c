@@ -22,19 +22,16 @@
 ms_status nets__step_mfld_lift(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     const int nt = ms_ctx_threads(ctx);
     const size_t m = S->m, d = S->d;
-    ms_status st;
-    if (S->online) {
-        nets__task_sample(&S->task, &S->data_rng, S->n, S->x, S->y);
-        if ((st = nets__refresh(S, ctx, err)) != MS_OK)
-            return st;
-    }
+    ms_status st = nets__online_batch(S, ctx, err);
+    if (st != MS_OK)
+        return st;
     S->tau = nets__anneal_next(&S->an, S->it);
     nets__tl_backward(&S->tl, S->a, S->w, S->ga, S->gw, nt);
     const double h = S->p->step_decay ? S->eta / sqrt((double)S->it + 1.0) : S->eta;
     const double kap = S->p->kappa, lam = S->lambda;
     const double sw = sqrt(2.0 * h * S->tau), sa = sqrt(2.0 * kap * h * S->tau);
     double gn = 0;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static) reduction(+ : gn)
+#pragma omp parallel for num_threads(nt) if (nt > 1 && m * d > 100000) schedule(static) reduction(+ : gn)
     for (size_t i = 0; i < m; i++) {
         ms_rng r;
         ms_rng_init(&r, S->seed, nets__noise_stream(S->it, i));
@@ -65,19 +62,16 @@ ms_status nets__step_mfld_lift(nets_run *S, const ms_ctx *ctx, ms_err *err) {
 ms_status nets__step_mfld_bilevel(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     const int nt = ms_ctx_threads(ctx);
     const size_t m = S->m, d = S->d;
-    ms_status st;
-    if (S->online) {
-        nets__task_sample(&S->task, &S->data_rng, S->n, S->x, S->y);
-        if ((st = nets__refresh(S, ctx, err)) != MS_OK)
-            return st;
-    }
+    ms_status st = nets__online_batch(S, ctx, err);
+    if (st != MS_OK)
+        return st;
     S->tau = nets__anneal_next(&S->an, S->it);
     /* With the inner problem solved, ga_i = g(θ_i) and gw_i = r_i ∇g(θ_i). */
     nets__tl_backward(&S->tl, S->a, S->w, S->ga, S->gw, nt);
     const double h = S->p->step_decay ? S->eta / sqrt((double)S->it + 1.0) : S->eta;
     const double sn = sqrt(2.0 * h * S->tau);
     double gn = 0;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static) reduction(+ : gn)
+#pragma omp parallel for num_threads(nt) if (nt > 1 && m * d > 100000) schedule(static) reduction(+ : gn)
     for (size_t i = 0; i < m; i++) {
         ms_rng r;
         ms_rng_init(&r, S->seed, nets__noise_stream(S->it, i));

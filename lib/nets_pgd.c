@@ -111,8 +111,7 @@ static double grad_norm(const double *ga, const double *gw, size_t m, size_t d) 
     return sqrt(s / (double)m);
 }
 
-/* Online mode: a fresh minibatch and the forward pass at the current particles. */
-static ms_status online_batch(nets_run *S, const ms_ctx *ctx, ms_err *err) {
+ms_status nets__online_batch(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     if (!S->online)
         return MS_OK;
     nets__task_sample(&S->task, &S->data_rng, S->n, S->x, S->y);
@@ -122,7 +121,7 @@ static ms_status online_batch(nets_run *S, const ms_ctx *ctx, ms_err *err) {
 ms_status nets__step_pgd(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     const int nt = ms_ctx_threads(ctx);
     const size_t m = S->m, d = S->d;
-    ms_status st = online_batch(S, ctx, err);
+    ms_status st = nets__online_batch(S, ctx, err);
     if (st != MS_OK)
         return st;
     nets__tl_backward(&S->tl, S->a, S->w, S->ga, S->gw, nt);
@@ -169,7 +168,7 @@ ms_status nets__step_pgd(nets_run *S, const ms_ctx *ctx, ms_err *err) {
 ms_status nets__step_conic(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     const int nt = ms_ctx_threads(ctx);
     const size_t m = S->m, d = S->d;
-    ms_status st = online_batch(S, ctx, err);
+    ms_status st = nets__online_batch(S, ctx, err);
     if (st != MS_OK)
         return st;
     /* Gradient with respect to v = w⊙|w|, then the chain rule ⊙ 2|w| and the

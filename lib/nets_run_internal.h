@@ -84,6 +84,9 @@ ms_status nets__step_pgd(nets_run *S, const ms_ctx *ctx, ms_err *err);
 ms_status nets__step_conic(nets_run *S, const ms_ctx *ctx, ms_err *err);
 /* v = w ⊙ |w| (conic network variant, spec §3 "2NNalt"). */
 void nets__conic_v(const double *w, double *v, size_t md);
+/* Online mode: a fresh minibatch and the forward at the current particles
+ * (nothing in full-batch mode). */
+ms_status nets__online_batch(nets_run *S, const ms_ctx *ctx, ms_err *err);
 /* Objective at the cached forward: R/s² + penalty. */
 double nets__objective(const nets_run *S, double loss);
 /* Forward at the current particles (method-aware); sets S->loss, S->obj. */

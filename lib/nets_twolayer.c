@@ -150,8 +150,16 @@ static double forward_block(nets_tl *t, const double *a, const double *w, size_t
     return sum;
 }
 
+/* Threads worth starting: below ~10^6 multiply-adds a parallel region costs
+ * more than it saves (and spins badly on a loaded machine). The blocks do
+ * not depend on it, so neither do the bits. */
+static int useful_threads(const nets_tl *t, int nt) {
+    return (double)t->n * (double)t->m * (double)t->d < 1e6 ? 1 : nt;
+}
+
 double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt) {
     const size_t rb = row_block(t->m), nblk = (t->n + rb - 1) / rb;
+    nt = useful_threads(t, nt);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (size_t b = 0; b < nblk; b++) {
         size_t j0 = b * rb;
@@ -222,6 +230,7 @@ static void backward_block(nets_tl *t, const double *a, const double *w, double 
 void nets__tl_backward(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
                        int nt) {
     const size_t ncb = (t->m + NETS_COL_BLOCK - 1) / NETS_COL_BLOCK;
+    nt = useful_threads(t, nt);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (size_t b = 0; b < ncb; b++) {
         size_t i0 = b * NETS_COL_BLOCK;

@@ -374,8 +374,8 @@ static ms_status init(void *vs, const void *vp, const ms_ctx *ctx, ms_err *err) 
     nets__anneal_start(&S->an);
     S->tau = p->tau;
     S->eta = p->step;
-    S->relu_tv = S->tl.act == NETS_RELU && S->lambda > 0 && S->method != M_CONIC &&
-                 S->tl.loss == NETS_SQUARE;
+    /* The certificate of §1 holds for any convex loss (e_j = ℓ'/n). */
+    S->relu_tv = S->tl.act == NETS_RELU && S->lambda > 0 && S->method != M_CONIC;
     S->win_prev = NAN;
     S->certificate = S->entropy = S->test_loss = NAN;
     init_particles(S, p);

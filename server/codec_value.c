@@ -3,7 +3,7 @@
  * What it is for: the fast writer of ms_value trees (lib/ms_value.h). Dense
  * vectors and matrices are written straight from their doubles, never through
  * a node per number, so a 20 000-entry potential costs one pass. Numbers use
- * %.17g (exact round trip); NaN and ±Inf become null.
+ * the shortest of %.15g..%.17g that round-trips exactly; NaN and ±Inf become null.
  *
  * What it is not for: parsing (codec.c) or schemas (codec_schema.c).
  */

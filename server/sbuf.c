@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ms_alloc.h"
@@ -175,7 +176,16 @@ void sbuf_json_num(sbuf *b, double x) {
     }
     if (sbuf_reserve(b, 32))
         return;
-    int n = snprintf(b->s + b->len, 32, "%.17g", x);
+    /* The shortest of %.15g, %.16g, %.17g that reads back as x: 0.1 stays
+     * "0.1" rather than "0.10000000000000001", and every double still
+     * round-trips exactly. */
+    char *out = b->s + b->len;
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(out, 32, "%.*g", prec, x);
+        if (prec == 17 || strtod(out, NULL) == x)
+            break;
+    }
     b->len += (size_t)n;
 }
 

@@ -103,8 +103,12 @@ static inline double nt_lasso_cd(const double *phi, const double *y, size_t n, s
     }
     double obj = INFINITY;
     for (int sweep = 0; sweep < 100000; sweep++) {
+        /* Every 10th sweep visits all coordinates; the others only the
+         * nonzero ones (the usual active-set speed-up; the gap test below
+         * runs after full sweeps only, so the answer is unchanged). */
+        int full = sweep % 10 == 0;
         for (size_t k = 0; k < K; k++) {
-            if (nrm[k] == 0)
+            if (nrm[k] == 0 || (!full && c[k] == 0))
                 continue;
             double g = 0;
             for (size_t j = 0; j < n; j++)
@@ -124,7 +128,7 @@ static inline double nt_lasso_cd(const double *phi, const double *y, size_t n, s
             o += lam * fabs(c[k]);
         obj = o;
         /* Duality gap: u = r/n scaled into {|Φᵀu|∞ ≤ λ}, D = −(n/2)|u|² − uᵀy. */
-        if (sweep % 10 == 0) {
+        if (full) {
             double mx = 0, uu = 0, uy = 0;
             for (size_t k = 0; k < K; k++) {
                 double g = 0;

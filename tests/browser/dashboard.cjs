@@ -28,13 +28,26 @@ async function shot(page, name) {
   console.log("screenshot", file);
 }
 
+// Poll fn(arg) in the page until it is truthy. page.waitForFunction would
+// evaluate a string in the page, which the dashboard's Content-Security-
+// Policy (no 'unsafe-eval') forbids in some Playwright versions; evaluate
+// goes through the DevTools protocol, which the policy does not govern.
+async function waitFn(page, fn, arg, opts) {
+  const until = Date.now() + ((opts && opts.timeout) || 30000);
+  for (;;) {
+    if (await page.evaluate(fn, arg)) return;
+    if (Date.now() > until) throw new Error("timed out waiting for " + fn.toString().slice(0, 120));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 // Points drawn on the canvas matched by sel (0 when absent).
 async function points(page, sel) {
   return page.evaluate((s) => Number(document.querySelector(s)?.dataset.points || 0), sel);
 }
 
 async function waitResult(page, view) {
-  await page.waitForFunction((v) => {
+  await waitFn(page, (v) => {
     const cs = document.querySelectorAll(`#result figure[data-view="${v}"] canvas`);
     return cs.length > 0 && [...cs].every((c) => Number(c.dataset.points) > 0);
   }, view, { timeout: T });
@@ -61,12 +74,12 @@ async function main() {
 
   // 1. Without the token the API answers 401: the page says so.
   await page.goto(URL + "/");
-  await page.waitForFunction(() => /token needed/.test(document.querySelector("#conn").textContent),
+  await waitFn(page, () => /token needed/.test(document.querySelector("#conn").textContent),
     null, { timeout: T });
   problems.length = 0; // the 401s above are expected console errors
   await page.fill("#token", TOKEN);
   await page.click("#token-form button");
-  await page.waitForFunction(() => document.querySelectorAll("#kind option").length >= 9,
+  await waitFn(page, () => document.querySelectorAll("#kind option").length >= 9,
     null, { timeout: T });
   check(await page.textContent("#conn") === "connected", "connected after the token");
   for (const k of ["ot", "nash", "two_layer", "scaling_path"])
@@ -93,7 +106,7 @@ async function main() {
   await page.fill('[data-param="max_iter"]', "8000");
   await page.fill("#env-label", "browser test");
   await page.click("#submit");
-  await page.waitForFunction(() => /^#job\//.test(location.hash), null, { timeout: T });
+  await waitFn(page, () => /^#job\//.test(location.hash), null, { timeout: T });
   const seen = new Set();
   const t0 = Date.now();
   let status = "";
@@ -114,7 +127,9 @@ async function main() {
   check(picked.length >= 2 && picked.includes("loss"), `several metrics drawn: ${picked}`);
   check(await page.isChecked("#logy"), "log scale by default");
   const events = await page.evaluate(() => Number(document.querySelector("#chart").dataset.events));
-  check(events >= 10 && await points(page, "#chart") >= 2 * events,
+  // How many progress events arrive depends on the machine (throttled to
+  // ~10 per second): require several, and every one drawn.
+  check(events >= 3 && await points(page, "#chart") >= 2 * events,
     `the chart has every event's points for each metric (${events} events)`);
   await waitResult(page, "measures");
   await waitResult(page, "history");
@@ -128,10 +143,10 @@ async function main() {
   await page.click("#load-example");
   await page.fill('[data-param="max_iter"]', "100000000");
   await page.click("#submit");
-  await page.waitForFunction(() => document.querySelector("#job-status").textContent === "running"
+  await waitFn(page, () => document.querySelector("#job-status").textContent === "running"
     && Number(document.querySelector("#chart").dataset.events) > 0, null, { timeout: T });
   await page.click("#cancel");
-  await page.waitForFunction(() => document.querySelector("#job-status").textContent ===
+  await waitFn(page, () => document.querySelector("#job-status").textContent ===
     "cancelled", null, { timeout: T });
   check(await page.isHidden("#cancel"), "no cancel button on a cancelled job");
 
@@ -141,7 +156,7 @@ async function main() {
     await page.click("#new-job");
     const before = await page.evaluate(() => location.hash);
     await page.click(`[data-run="${kind}"]`);
-    await page.waitForFunction((b) => location.hash !== b && /^#job\//.test(location.hash),
+    await waitFn(page, (b) => location.hash !== b && /^#job\//.test(location.hash),
       before, { timeout: T });
     await waitResult(page, view);
     check((await page.textContent("#job-title")).startsWith(kind), `the ${kind} job is shown`);
