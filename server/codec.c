@@ -84,9 +84,14 @@ void codec_problem_write(sbuf *b, const codec_problem *pb) {
         sbuf_puts(b, ",\"errors\":[");
         for (size_t i = 0; i < pb->errors.n; i++) {
             const ms_err *e = &pb->errors.e[i];
-            sbuf_puts(b, i ? ",{\"pointer\":\"/" : "{\"pointer\":\"/");
-            sbuf_puts(b, e->field); /* already a JSON Pointer, escaped */
-            sbuf_puts(b, "\",\"detail\":");
+            /* A JSON Pointer (~0, ~1 escaped) of names from the request,
+             * which may hold quotes, backslashes, control characters or
+             * bytes that are not UTF-8: written as a JSON string. */
+            char ptr[MS_ERR_FIELD_MAX + 2];
+            snprintf(ptr, sizeof ptr, "/%s", e->field);
+            sbuf_puts(b, i ? ",{\"pointer\":" : "{\"pointer\":");
+            sbuf_json_str(b, ptr);
+            sbuf_puts(b, ",\"detail\":");
             sbuf_json_str(b, e->msg);
             sbuf_putc(b, '}');
         }

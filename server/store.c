@@ -13,6 +13,7 @@
  */
 #include "store.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -134,9 +135,13 @@ store *store_open(const char *path, char *err, size_t cap) {
         char lock[4200];
         snprintf(lock, sizeof lock, "%s.lock", path);
         s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-            snprintf(err, cap, "%s is in use by another process (or %s cannot be created)", path,
-                     lock);
+        if (s->lock_fd < 0) {
+            snprintf(err, cap, "cannot create %s: %s", lock, strerror(errno));
+            store_close(s);
+            return NULL;
+        }
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            snprintf(err, cap, "%s is in use by another process (%s is locked)", path, lock);
             store_close(s);
             return NULL;
         }
