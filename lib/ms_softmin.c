@@ -368,8 +368,8 @@ fused_points_avx512(const double *xs, const side *sd, const double *h, double in
             _mm512_sub_pd(_mm512_loadu_pd(h + j), _mm512_loadu_pd(sd->ysq + j)), vinv, vM);
         __m512d z1 = _mm512_fmsub_pd(
             _mm512_sub_pd(_mm512_loadu_pd(h + j + 8), _mm512_loadu_pd(sd->ysq + j + 8)), vinv, vM);
-        s0 = _mm512_add_pd(s0, ms__exp8(_mm512_fmadd_pd(d0, vtwo, z0)));
-        s1 = _mm512_add_pd(s1, ms__exp8(_mm512_fmadd_pd(d1, vtwo, z1)));
+        s0 = _mm512_add_pd(s0, ms__exp8_fast(_mm512_fmadd_pd(d0, vtwo, z0)));
+        s1 = _mm512_add_pd(s1, ms__exp8_fast(_mm512_fmadd_pd(d1, vtwo, z1)));
     }
     for (; j < m; j += 8) {
         __mmask8 msk = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
@@ -380,7 +380,7 @@ fused_points_avx512(const double *xs, const side *sd, const double *h, double in
         __m512d z0 = _mm512_fmsub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(msk, h + j),
                                                    _mm512_maskz_loadu_pd(msk, sd->ysq + j)),
                                      vinv, vM);
-        __m512d e = ms__exp8(_mm512_fmadd_pd(d0, vtwo, z0));
+        __m512d e = ms__exp8_fast(_mm512_fmadd_pd(d0, vtwo, z0));
         s0 = _mm512_add_pd(s0, _mm512_maskz_mov_pd(msk, e));
     }
     return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
@@ -396,15 +396,15 @@ fused_dense_avx512(const double *crow, const double *h, double inv, double M, si
             _mm512_sub_pd(_mm512_loadu_pd(h + j), _mm512_loadu_pd(crow + j)), vinv, vM);
         __m512d z1 = _mm512_fmsub_pd(
             _mm512_sub_pd(_mm512_loadu_pd(h + j + 8), _mm512_loadu_pd(crow + j + 8)), vinv, vM);
-        s0 = _mm512_add_pd(s0, ms__exp8(z0));
-        s1 = _mm512_add_pd(s1, ms__exp8(z1));
+        s0 = _mm512_add_pd(s0, ms__exp8_fast(z0));
+        s1 = _mm512_add_pd(s1, ms__exp8_fast(z1));
     }
     for (; j < m; j += 8) {
         __mmask8 msk = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
         __m512d z0 = _mm512_fmsub_pd(
             _mm512_sub_pd(_mm512_maskz_loadu_pd(msk, h + j), _mm512_maskz_loadu_pd(msk, crow + j)),
             vinv, vM);
-        s0 = _mm512_add_pd(s0, _mm512_maskz_mov_pd(msk, ms__exp8(z0)));
+        s0 = _mm512_add_pd(s0, _mm512_maskz_mov_pd(msk, ms__exp8_fast(z0)));
     }
     return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
 }
