@@ -5,6 +5,9 @@
 #   make run        install missing packages, build, start the daemon
 #   make asan       the test suite under AddressSanitizer + UBSan (build-asan/)
 #   make tsan       the server tests under ThreadSanitizer (build-tsan/)
+#   make fuzz       libFuzzer targets (tests/fuzz/), FUZZ_TIME seconds each
+#   make docker-test  build and run the Docker image with a private engine
+#   make soak       bench/soak.sh: mixed load for SOAK_MIN minutes (default 3)
 #   make bench      benchmarks against the references (bench/README.md);
 #                   BENCH=name runs only bench/name.sh
 #   make format / format-check
@@ -22,6 +25,11 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 # Error fields and messages are fixed-size on purpose (ms_err never
 # allocates); truncating a very long path is the intended behaviour.
 WARN    += -Wno-format-truncation
+# clang (the fuzz build): gcc's option above is unknown to it; an `omp simd`
+# loop that instrumentation keeps from vectorising is not an error.
+ifneq ($(findstring clang,$(CC)),)
+WARN    := $(filter-out -Wno-format-truncation,$(WARN)) -Wno-pass-failed
+endif
 OPT     ?= -O2
 CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) -g $(WARN) -fopenmp -D_GNU_SOURCE -MMD -MP
@@ -64,7 +72,8 @@ BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIBA := $(BUILD)/libmeasured.a
 BINS := $(BUILD)/measured $(BUILD)/measurectl
 
-.PHONY: all deps deps-test test unit run asan tsan bench bench-bin format format-check clean tests
+.PHONY: all deps deps-test test unit run asan tsan bench bench-bin format format-check clean tests \
+        fuzz fuzz-bin docker-test soak
 all: $(LIBA) $(BINS)
 
 deps:
@@ -108,7 +117,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(FI_OBJ) $(TEST_SUPPORT_OBJ) $(SERVER_
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SERVER_LIBS) $(LIB_LIBS)
 
-tests: $(TEST_BIN) $(BINS)
+# The mixed client load of daemon_faults.sh and bench/soak.sh: libcurl only.
+LOAD_BIN := $(BUILD)/bench/mixed_load
+$(LOAD_BIN): $(BUILD)/obj/bench/mixed_load.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl -lpthread
+
+tests: $(TEST_BIN) $(BINS) $(LOAD_BIN)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(SERVER_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
@@ -137,6 +152,36 @@ tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan SANITIZE=thread OPT=-O1 all tests
 	@BUILD=build-tsan TSAN_OPTIONS=halt_on_error=1 tests/run.sh --server-only
 
+# libFuzzer: clang with coverage, ASan and UBSan (build-fuzz/); each target
+# links only the codec and the library. tests/fuzz/run.sh runs each one for
+# FUZZ_TIME seconds from the committed seed corpus (FUZZ=name: one target).
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+CODEC_OBJ := $(addprefix $(BUILD)/obj/server/,codec.o codec_value.o codec_schema.o \
+             codec_openapi.o sbuf.o runner.o)
+FUZZ_TIME ?= 60
+
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(CODEC_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ -lcjson $(LIB_LIBS)
+
+fuzz-bin: $(FUZZ_BIN)
+.SECONDARY: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/obj/tests/fuzz/%.o)
+
+fuzz: deps
+	@deploy/install-deps.sh --fuzz
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT=-O1 \
+	  SANITIZE=fuzzer-no-link,address,undefined fuzz-bin
+	@BUILD=build-fuzz FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run.sh $(FUZZ)
+
+SOAK_MIN ?= 3
+soak: all $(LOAD_BIN)
+	@BUILD=$(BUILD) sh bench/soak.sh $(SOAK_MIN)
+
+# The image built and run with a private Docker engine (deploy/docker-test.sh).
+docker-test:
+	@BUILD=$(BUILD) deploy/docker-test.sh
+
 bench: deps
 	@deploy/install-deps.sh --bench
 	@$(MAKE) --no-print-directory all bench-bin
@@ -149,6 +194,6 @@ format-check:
 	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format: clean"
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -113,7 +113,8 @@ int main(int argc, char **argv) {
         double *c = malloc(n * n * sizeof *c);
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < n; j++) {
-                double dx = xy[2 * i] - xy[2 * n + 2 * j], dy = xy[2 * i + 1] - xy[2 * n + 2 * j + 1];
+                double dx = xy[2 * i] - xy[2 * n + 2 * j],
+                       dy = xy[2 * i + 1] - xy[2 * n + 2 * j + 1];
                 c[i * n + j] = dx * dx + dy * dy;
             }
         K = ms_softmin_matrix(c, n, n, n, NULL);

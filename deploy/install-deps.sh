@@ -9,6 +9,8 @@
 #   deploy/install-deps.sh --runtime  only what the built daemon needs to run
 #   deploy/install-deps.sh --browser  + Chromium for the dashboard's browser test
 #                                     (make test and make asan pass it)
+#   deploy/install-deps.sh --fuzz     + clang and its libFuzzer runtime (make fuzz)
+#   deploy/install-deps.sh --docker   + a Docker engine and debootstrap (make docker-test)
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libcjson-dev libuv1-dev \
@@ -18,6 +20,8 @@ RUNTIME_PKGS="libmicrohttpd12 libcjson1 libuv1 libopenblas0 liblapacke libsqlite
 libcurl4 libgomp1 curl ca-certificates"
 BENCH_PKGS="python3-pot python3-numpy python3-torch wrk hyperfine"
 EXAMPLE_PKGS="python3-numpy python3-matplotlib"
+FUZZ_PKGS="clang libclang-rt-14-dev"
+DOCKER_PKGS="docker.io debootstrap iptables"
 # The browser test drives Debian's Chromium with playwright-core from npm
 # (tests/browser/). Node.js 20 comes with the machine; Debian's nodejs is
 # the fallback where there is none.
@@ -31,6 +35,8 @@ for arg in "$@"; do
     --examples) want="$want $EXAMPLE_PKGS" ;;
     --browser) want="$want $BROWSER_PKGS" ;;
     --runtime) want="$RUNTIME_PKGS" ;;
+    --fuzz) want="$want $FUZZ_PKGS" ;;
+    --docker) want="$want $DOCKER_PKGS" ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
     esac
 done

@@ -23,7 +23,7 @@ Usage: MEASURED_URL=http://127.0.0.1:8080 /usr/bin/python3 examples/deep_sharpne
 import math
 import sys
 
-import deep_common as mc
+import measured_client as mc
 
 import matplotlib
 

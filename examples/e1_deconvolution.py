@@ -15,13 +15,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-import mfclient
+import measured_client as mfclient
 
 MS = [6, 10, 100]
 base = {"K": 7, "m0": 5, "separation": 0.2 * math.pi, "signed_weights": True, "method": "pgd",
         "lambda": 0.01, "step": 2e-4, "max_iter": 100000, "tol": 0, "seed": 2,
         "stream_every": 1000, "heavy_every": 1000}
-res = mfclient.run_all([("deconvolution", dict(base, m=m)) for m in MS])
+res = mfclient.run_jobs([("deconvolution", dict(base, m=m)) for m in MS])
 
 fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))
 truth = res[0]["spikes"]

@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-import mfclient
+import measured_client as mfclient
 
 MS = [1, 2, 3, 5, 8, 12, 20, 50, 100, 200, 500]
 SEEDS = [1, 2, 3]
@@ -25,7 +25,7 @@ fig, ax = plt.subplots(figsize=(6.5, 4.5))
 for act, c in [("relu", "tab:blue"), ("sigmoid", "tab:red")]:
     jobs = [("two_layer", dict(base, m=m, seed=s, activation=act,
                                teacher_activation=act)) for m in MS for s in SEEDS]
-    res = mfclient.run_all(jobs)
+    res = mfclient.run_jobs(jobs)
     for k, s in enumerate(SEEDS):
         ys = [res[i * len(SEEDS) + k]["test_loss"] for i in range(len(MS))]
         ax.loglog(MS, ys, "o-", color=c, alpha=0.5, label=f"{act}" if k == 0 else None)

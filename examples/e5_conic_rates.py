@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-import mfclient
+import measured_client as mfclient
 
 TH = [(0, 0), (1.7, -0.3), (0.7, 1.3)]
 RS = [1.1, 0.8, 1.0]
@@ -29,7 +29,7 @@ LAMS = [0.0, 0.01, 0.04]
 MS = [(100, "grid"), (4, "random"), (3, "random")]
 jobs = [("deconvolution", dict(base, m=m, init_positions=ip, **{"lambda": lam}))
         for lam in LAMS for m, ip in MS]
-res = mfclient.run_all(jobs)
+res = mfclient.run_jobs(jobs)
 
 
 def wcone(r1, t1, r2, t2, m):

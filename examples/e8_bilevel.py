@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-import mfclient
+import measured_client as mfclient
 
 TAUS = [1e-3, 1e-4, 0.0]
 base = {"task": "single_neuron", "d": 20, "n": 200, "n_test": 1000, "gaussian_inputs": True,
@@ -26,7 +26,7 @@ for tau in TAUS:
         runs.append((f"lifting κ={kappa:g} τ={tau:g}",
                      dict(base, method="mfld_lifting", tau=tau, step=0.2, kappa=kappa,
                           init_scale=0.1)))
-res = mfclient.run_all([("two_layer", p) for _, p in runs])
+res = mfclient.run_jobs([("two_layer", p) for _, p in runs])
 fig, ax = plt.subplots(1, len(TAUS), figsize=(15, 4.2), sharey=True)
 for (name, p), r in zip(runs, res):
     j = TAUS.index(p["tau"])

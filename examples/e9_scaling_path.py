@@ -10,9 +10,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-import mfclient
+import measured_client as mfclient
 
-r = mfclient.run("scaling_path", {"n": 8, "m": 2000, "max_iter": 20000, "seed": 2,
+r = mfclient.solve("scaling_path", {"n": 8, "m": 2000, "max_iter": 20000, "seed": 2,
                                   "smooth_target": False, "grid": 301, "step": 0.5})
 x = [p[0] for p in r["x_eval"]]
 fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))

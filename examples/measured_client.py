@@ -1,52 +1,64 @@
-"""measured_client.py — the few HTTP calls the example scripts need, with the
-Python standard library only (urllib): submit a job, wait for it, fetch its
-result. The daemon's address is MEASURED_URL (default http://127.0.0.1:8080);
-MEASURED_TOKEN, when set, is sent as a bearer token."""
-import json
+"""measured_client.py — what the example scripts need from the daemon, on top
+of the project's own Python client (clients/python, standard library only):
+submit jobs, wait for their results, keep the daemon's workers busy with a
+batch, and place output files. The daemon's address is MEASURED_URL (default
+http://127.0.0.1:8080); MEASURED_TOKEN, when set, is sent as a bearer token.
+"""
 import os
-import urllib.error
-import urllib.request
+import sys
+import time
 
-URL = os.environ.get("MEASURED_URL", "http://127.0.0.1:8080").rstrip("/")
-TOKEN = os.environ.get("MEASURED_TOKEN")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                "clients", "python"))
+import measured  # noqa: E402  (the path above makes the client importable)
+
+_client = measured.Client(timeout=120.0)
 
 
-def _call(method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(URL + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if TOKEN:
-        req.add_header("Authorization", "Bearer " + TOKEN)
-    try:
-        with urllib.request.urlopen(req, timeout=120) as r:
-            return json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        raise RuntimeError(f"{method} {path}: {e.code} {e.read().decode()}") from None
+def _retrying(call, *args, **kwargs):
+    """Run a client call, waiting as told while the queue is full (429/503)."""
+    while True:
+        try:
+            return call(*args, **kwargs)
+        except (measured.Unavailable, measured.APIError) as e:
+            if getattr(e, "status", None) not in (429, 503):
+                raise
+            time.sleep(1.0)
 
 
 def submit(kind, params, label=None):
-    body = {"kind": kind, "params": params}
-    if label:
-        body["label"] = label
-    return _call("POST", "/v1/jobs", body)
+    """Submit one job; returns its id."""
+    return _retrying(_client.submit, kind, params, label=label)["id"]
 
 
-def wait(job_id):
-    while True:
-        job = _call("GET", f"/v1/jobs/{job_id}?wait=60")
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
+def result(job_id):
+    """Wait for a job to finish and return its result object (raises
+    measured.JobFailed if it failed or was cancelled)."""
+    _retrying(_client.wait, job_id, check=True)
+    return _retrying(_client.result, job_id)
 
 
 def solve(kind, params, label=None):
-    """Submit, wait, and return the result object (raises if the job failed)."""
-    job = wait(submit(kind, params, label)["id"])
-    if job["status"] != "succeeded":
-        raise RuntimeError(f"job {job['id']} {job['status']}: {job.get('error')}")
-    return _call("GET", f"/v1/jobs/{job['id']}/result")["result"]
+    """Submit, wait, and return the result object."""
+    return result(submit(kind, params, label))
+
+
+def run_all(kind, param_list, label=None):
+    """Submit every params object of one kind first (the daemon runs them in
+    parallel on its workers), then collect the results in order."""
+    ids = [submit(kind, p, label) for p in param_list]
+    out = [result(j) for j in ids]
+    print(f"{label or kind}: {len(ids)} jobs done", file=sys.stderr)
+    return out
+
+
+def run_jobs(jobs):
+    """The same for a list of (kind, params) pairs."""
+    ids = [submit(k, p) for k, p in jobs]
+    return [result(j) for j in ids]
 
 
 def out_path(name):
-    here = os.path.dirname(os.path.abspath(__file__))
-    os.makedirs(os.path.join(here, "out"), exist_ok=True)
-    return os.path.join(here, "out", name)
+    d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+    os.makedirs(d, exist_ok=True)
+    return os.path.join(d, name)

@@ -151,6 +151,42 @@ __attribute__((target("avx512f,avx512dq"))) static inline __m512d ms__exp8(__m51
     return p;
 }
 
+/* Fast AVX-512 variant for the soft-min kernels, where the argument is a
+ * log-weight minus a running maximum: x <= 709 or -Inf, never +Inf or NaN
+ * by construction (NaN still propagates). A 16-entry table 2^(j/16) read
+ * with one vpermt2pd, |r| <= ln2/32, Taylor degree 7 (truncation 1.2e-18),
+ * no blends: scalef turns very negative exponents into 0 and large ones
+ * into +Inf, and -Inf is clamped to -746 (exp = 0). About 25% fewer
+ * operations than ms__exp8; at most 2 ulp from libm on [-745, 709]
+ * (tests/test_ms_vmath.c). */
+__attribute__((target("avx512f,avx512dq"))) static inline __m512d ms__exp8_fast(__m512d x) {
+    const __m512d shift = _mm512_set1_pd(MS__EXP_SHIFT);
+    const __m512d t0 =
+        _mm512_set_pd(1.3542555469368927, 1.2968395546510096, 1.241857812073484, 1.189207115002721,
+                      1.1387886347566916, 1.0905077326652577, 1.0442737824274138, 1.0);
+    const __m512d t1 = _mm512_set_pd(1.9152065613971474, 1.8340080864093424, 1.7562521603732995,
+                                     1.681792830507429, 1.6104903319492543, 1.5422108254079407,
+                                     1.4768261459394993, 1.4142135623730951);
+    /* max(-746, x) with the constant first: a NaN x is returned as is. */
+    x = _mm512_max_pd(_mm512_set1_pd(-746.0), x);
+    __m512d t = _mm512_fmadd_pd(x, _mm512_set1_pd(16 * MS__EXP_LOG2E), shift);
+    __m512d k = _mm512_sub_pd(t, shift); /* round(16 x log2 e) */
+    __m512d r = _mm512_fnmadd_pd(k, _mm512_set1_pd(MS__EXP_LN2HI / 16), x);
+    r = _mm512_fnmadd_pd(k, _mm512_set1_pd(MS__EXP_LN2LO / 16), r);
+    __m512d tj = _mm512_permutex2var_pd(t0, _mm512_castpd_si512(t), t1); /* k mod 16 */
+    __m512d p = _mm512_set1_pd(MS__C7);
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C6));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C5));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C4));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C3));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C2));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MS__C1));
+    p = _mm512_mul_pd(p, r); /* e^r - 1 */
+    p = _mm512_fmadd_pd(tj, p, tj);
+    /* scalef uses floor(k/16): the exponent of 2^(k/16) = 2^floor(k/16) 2^(j/16). */
+    return _mm512_scalef_pd(p, _mm512_mul_pd(k, _mm512_set1_pd(0.0625)));
+}
+
 #endif /* x86_64 */
 
 #endif

@@ -48,6 +48,8 @@ size_t ms_softmin_matrix_bytes(size_t n, size_t m) {
     return sizeof(ms_softmin) + 2 * n * m * sizeof(double);
 }
 
+static void place_points(ms_softmin *s, const double *x, const double *yorig);
+
 static ms_softmin *alloc_obj(size_t d) {
     ms_softmin *s = ms_calloc(1, sizeof *s + (d ? d : 1) * sizeof(double));
     return s;
@@ -70,16 +72,28 @@ ms_softmin *ms_softmin_points(const double *x, size_t n, const double *y, size_t
     s->m = m;
     s->d = d;
     s->mem = mem;
-    double *xr = mem, *yr = xr + n * d, *xt = yr + m * d, *yt = xt + n * d;
+    place_points(s, x, y);
+    return s;
+}
+
+/* Centre both clouds at their common mean and fill the four layouts and the
+ * squared norms; y is read from yorig (row-major) or, when NULL, from the
+ * current centred copy. */
+static void place_points(ms_softmin *s, const double *x, const double *yorig) {
+    const size_t n = s->n, m = s->m, d = s->d;
+    double *xr = s->mem, *yr = xr + n * d, *xt = yr + m * d, *yt = xt + n * d;
     double *xsq = yt + m * d, *ysq = xsq + n;
-    /* Common centre of both clouds (costs are translation invariant). */
     for (size_t k = 0; k < d; k++) {
         double acc = 0;
         for (size_t i = 0; i < n; i++)
             acc += x[i * d + k];
         for (size_t j = 0; j < m; j++)
-            acc += y[j * d + k];
-        s->centre[k] = acc / (double)(n + m);
+            acc += yorig ? yorig[j * d + k] : yr[j * d + k] + s->centre[k];
+        double c = acc / (double)(n + m);
+        /* Shift y from the old centre to the new one. */
+        for (size_t j = 0; j < m; j++)
+            yr[j * d + k] = (yorig ? yorig[j * d + k] : yr[j * d + k] + s->centre[k]) - c;
+        s->centre[k] = c;
     }
     for (size_t i = 0; i < n; i++) {
         double q = 0;
@@ -94,8 +108,7 @@ ms_softmin *ms_softmin_points(const double *x, size_t n, const double *y, size_t
     for (size_t j = 0; j < m; j++) {
         double q = 0;
         for (size_t k = 0; k < d; k++) {
-            double v = y[j * d + k] - s->centre[k];
-            yr[j * d + k] = v;
+            double v = yr[j * d + k];
             yt[k * m + j] = v;
             q += v * v;
         }
@@ -103,7 +116,13 @@ ms_softmin *ms_softmin_points(const double *x, size_t n, const double *y, size_t
     }
     s->fwd = (side){n, m, d, xr, xsq, yt, ysq, NULL};
     s->bwd = (side){m, n, d, yr, ysq, xt, xsq, NULL};
-    return s;
+}
+
+ms_status ms_softmin_set_x(ms_softmin *s, const double *x) {
+    if (s->fwd.c)
+        return MS_EINVAL;
+    place_points(s, x, NULL);
+    return MS_OK;
 }
 
 ms_softmin *ms_softmin_matrix(const double *c, size_t n, size_t m, size_t ldc, ms_err *err) {
@@ -349,8 +368,8 @@ fused_points_avx512(const double *xs, const side *sd, const double *h, double in
             _mm512_sub_pd(_mm512_loadu_pd(h + j), _mm512_loadu_pd(sd->ysq + j)), vinv, vM);
         __m512d z1 = _mm512_fmsub_pd(
             _mm512_sub_pd(_mm512_loadu_pd(h + j + 8), _mm512_loadu_pd(sd->ysq + j + 8)), vinv, vM);
-        s0 = _mm512_add_pd(s0, ms__exp8(_mm512_fmadd_pd(d0, vtwo, z0)));
-        s1 = _mm512_add_pd(s1, ms__exp8(_mm512_fmadd_pd(d1, vtwo, z1)));
+        s0 = _mm512_add_pd(s0, ms__exp8_fast(_mm512_fmadd_pd(d0, vtwo, z0)));
+        s1 = _mm512_add_pd(s1, ms__exp8_fast(_mm512_fmadd_pd(d1, vtwo, z1)));
     }
     for (; j < m; j += 8) {
         __mmask8 msk = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
@@ -361,7 +380,7 @@ fused_points_avx512(const double *xs, const side *sd, const double *h, double in
         __m512d z0 = _mm512_fmsub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(msk, h + j),
                                                    _mm512_maskz_loadu_pd(msk, sd->ysq + j)),
                                      vinv, vM);
-        __m512d e = ms__exp8(_mm512_fmadd_pd(d0, vtwo, z0));
+        __m512d e = ms__exp8_fast(_mm512_fmadd_pd(d0, vtwo, z0));
         s0 = _mm512_add_pd(s0, _mm512_maskz_mov_pd(msk, e));
     }
     return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
@@ -377,15 +396,15 @@ fused_dense_avx512(const double *crow, const double *h, double inv, double M, si
             _mm512_sub_pd(_mm512_loadu_pd(h + j), _mm512_loadu_pd(crow + j)), vinv, vM);
         __m512d z1 = _mm512_fmsub_pd(
             _mm512_sub_pd(_mm512_loadu_pd(h + j + 8), _mm512_loadu_pd(crow + j + 8)), vinv, vM);
-        s0 = _mm512_add_pd(s0, ms__exp8(z0));
-        s1 = _mm512_add_pd(s1, ms__exp8(z1));
+        s0 = _mm512_add_pd(s0, ms__exp8_fast(z0));
+        s1 = _mm512_add_pd(s1, ms__exp8_fast(z1));
     }
     for (; j < m; j += 8) {
         __mmask8 msk = m - j >= 8 ? 0xff : (__mmask8)((1u << (m - j)) - 1);
         __m512d z0 = _mm512_fmsub_pd(
             _mm512_sub_pd(_mm512_maskz_loadu_pd(msk, h + j), _mm512_maskz_loadu_pd(msk, crow + j)),
             vinv, vM);
-        s0 = _mm512_add_pd(s0, _mm512_maskz_mov_pd(msk, ms__exp8(z0)));
+        s0 = _mm512_add_pd(s0, _mm512_maskz_mov_pd(msk, ms__exp8_fast(z0)));
     }
     return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
 }

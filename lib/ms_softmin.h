@@ -44,6 +44,10 @@ ms_softmin *ms_softmin_points(const double *x, size_t n, const double *y, size_t
 /* Dense cost c (n×m, row-major, leading dimension ldc ≥ m), copied. */
 ms_softmin *ms_softmin_matrix(const double *c, size_t n, size_t m, size_t ldc, ms_err *err);
 void ms_softmin_free(ms_softmin *s);
+/* Replace the row points x (n×d, the same n and d) of a point-cloud cost, in
+ * place and without allocating: for particle methods whose points move
+ * every iteration. The column points are kept. MS_EINVAL for a dense cost. */
+ms_status ms_softmin_set_x(ms_softmin *s, const double *x);
 
 size_t ms_softmin_n(const ms_softmin *s);
 size_t ms_softmin_m(const ms_softmin *s);

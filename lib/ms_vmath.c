@@ -43,16 +43,16 @@ __attribute__((target("avx512f,avx512dq"))) static double sum_exp_avx512(const d
     __m512d sh = _mm512_set1_pd(shift);
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        s0 = _mm512_add_pd(s0, ms__exp8(_mm512_sub_pd(_mm512_loadu_pd(x + i), sh)));
-        s1 = _mm512_add_pd(s1, ms__exp8(_mm512_sub_pd(_mm512_loadu_pd(x + i + 8), sh)));
+        s0 = _mm512_add_pd(s0, ms__exp8_fast(_mm512_sub_pd(_mm512_loadu_pd(x + i), sh)));
+        s1 = _mm512_add_pd(s1, ms__exp8_fast(_mm512_sub_pd(_mm512_loadu_pd(x + i + 8), sh)));
     }
     for (; i + 8 <= n; i += 8)
-        s0 = _mm512_add_pd(s0, ms__exp8(_mm512_sub_pd(_mm512_loadu_pd(x + i), sh)));
+        s0 = _mm512_add_pd(s0, ms__exp8_fast(_mm512_sub_pd(_mm512_loadu_pd(x + i), sh)));
     if (i < n) {
         __mmask8 m = (__mmask8)((1u << (n - i)) - 1);
         __m512d v =
             _mm512_mask_blend_pd(m, _mm512_set1_pd(-INFINITY), _mm512_maskz_loadu_pd(m, x + i));
-        s1 = _mm512_add_pd(s1, ms__exp8(_mm512_sub_pd(v, sh)));
+        s1 = _mm512_add_pd(s1, ms__exp8_fast(_mm512_sub_pd(v, sh)));
     }
     return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
 }

@@ -17,7 +17,9 @@
 
 /* y[i] = exp(x[i]) for i < n; x and y may be the same array. */
 void ms_vexp(const double *x, double *y, size_t n);
-/* Σ_i exp(x[i] - shift). */
+/* Σ_i exp(x[i] - shift), for x[i] - shift <= 709 or -Inf (a log-sum-exp
+ * shifted by its maximum): each term within 2 ulp of libm's (the AVX-512
+ * path uses a faster exp than ms_vexp's). */
 double ms_sum_exp(const double *x, size_t n, double shift);
 /* max_i x[i]; -Inf for n = 0. NaN entries are ignored. */
 double ms_vmax(const double *x, size_t n);

@@ -7,6 +7,7 @@
 /* clang-format off */
 #define MS_KINDS(X)                                                          \
     X(ot_eot_kind)                                                           \
+    X(ot_barycenter_kind)                                                    \
     X(games_nash_kind)                                                       \
     X(games_minmax_kind)                                                     \
     X(nets_two_layer)                                                        \

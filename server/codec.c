@@ -6,7 +6,8 @@
  * with a JSON Pointer; unknown and duplicate fields are errors.
  *
  * What it is not for: bounds and cross-field rules (lib/ validates those
- * after parsing: ms_kind_validate), or writing results (codec_value.c).
+ * after parsing: ms_params_validate and the kind's check), or writing
+ * results (codec_value.c).
  */
 #include "codec.h"
 
@@ -83,9 +84,14 @@ void codec_problem_write(sbuf *b, const codec_problem *pb) {
         sbuf_puts(b, ",\"errors\":[");
         for (size_t i = 0; i < pb->errors.n; i++) {
             const ms_err *e = &pb->errors.e[i];
-            sbuf_puts(b, i ? ",{\"pointer\":\"/" : "{\"pointer\":\"/");
-            sbuf_puts(b, e->field); /* already a JSON Pointer, escaped */
-            sbuf_puts(b, "\",\"detail\":");
+            /* A JSON Pointer (~0, ~1 escaped) of names from the request,
+             * which may hold quotes, backslashes, control characters or
+             * bytes that are not UTF-8: written as a JSON string. */
+            char ptr[MS_ERR_FIELD_MAX + 2];
+            snprintf(ptr, sizeof ptr, "/%s", e->field);
+            sbuf_puts(b, i ? ",{\"pointer\":" : "{\"pointer\":");
+            sbuf_json_str(b, ptr);
+            sbuf_puts(b, ",\"detail\":");
             sbuf_json_str(b, e->msg);
             sbuf_putc(b, '}');
         }
@@ -525,19 +531,73 @@ static int parse_object(pctx *c, const ms_fields *fs, const cJSON *j, void *p, c
     return rc;
 }
 
-ms_status codec_params_parse(const ms_fields *fs, const cJSON *j, void *params, ms_errlist *errs) {
+/* Fill params from j without releasing anything: 0, 1 (type errors
+ * reported; the fields without one are filled) or -1 (no memory). */
+static int parse_params(const ms_fields *fs, const cJSON *j, void *params, ms_errlist *errs) {
     ms_params_defaults(fs, params);
     pctx c = {errs, 0};
     if (!cJSON_IsObject(j)) {
         bad(&c, "", "params must be an object, got %s", jtype(j));
-        return MS_EINVAL;
+        return 1;
     }
-    int rc = parse_object(&c, fs, j, params, "");
-    if (rc == 0)
-        return MS_OK;
-    ms_params_free(fs, params);
-    ms_params_defaults(fs, params);
-    return rc < 0 ? MS_ENOMEM : MS_EINVAL;
+    return parse_object(&c, fs, j, params, "");
+}
+
+static ms_status release(const ms_fields *fs, void *params, ms_status s) {
+    if (s != MS_OK) {
+        ms_params_free(fs, params);
+        ms_params_defaults(fs, params);
+    }
+    return s;
+}
+
+ms_status codec_params_parse(const ms_fields *fs, const cJSON *j, void *params, ms_errlist *errs) {
+    int rc = parse_params(fs, j, params, errs);
+    return release(fs, params, rc == 0 ? MS_OK : rc < 0 ? MS_ENOMEM : MS_EINVAL);
+}
+
+/* Do two paths name the same field or one field inside the other? */
+static int overlap(const char *a, const char *b) {
+    size_t na = strlen(a), nb = strlen(b), n = na < nb ? na : nb;
+    if (n == 0 || strncmp(a, b, n) != 0)
+        return n == 0; /* "" is the whole params object */
+    return na == nb || (na < nb ? b[n] : a[n]) == '/';
+}
+
+ms_status codec_params_read(const ms_fields *fs, ms_status (*check)(const void *, ms_errlist *),
+                            const cJSON *j, void *params, ms_errlist *errs) {
+    size_t from = errs->n, dropped = errs->dropped;
+    int rc = parse_params(fs, j, params, errs);
+    if (rc < 0)
+        return release(fs, params, MS_ENOMEM);
+    if (rc == 0) {
+        /* Cross-field rules assume every field valid on its own. */
+        ms_status s = ms_params_validate(fs, params, errs);
+        if (s == MS_OK && check)
+            s = check(params, errs);
+        return release(fs, params, s);
+    }
+    /* Some fields have type errors: the table still validates the others
+     * (bounds, finiteness, measures), one entry per offending field, so
+     * that a client learns every mistake at once. A field with a type
+     * error stays absent (its default) and must not be reported again
+     * ("is required"), nor anything inside or around it. When type errors
+     * were dropped (past MS_ERRLIST_MAX) they cannot be matched: the list
+     * is full anyway. */
+    if (errs->dropped == dropped) {
+        ms_errlist more;
+        ms_errlist_clear(&more);
+        ms_params_validate(fs, params, &more);
+        for (size_t i = 0; i < more.n; i++) {
+            int seen = 0;
+            for (size_t k = from; k < errs->n && !seen; k++)
+                seen = overlap(more.e[i].field, errs->e[k].field);
+            if (!seen)
+                ms_errlist_add(errs, &more.e[i]);
+        }
+        errs->dropped += more.dropped;
+    }
+    return release(fs, params, MS_EINVAL);
 }
 
 /* ---- the job envelope ------------------------------------------------ */
@@ -650,11 +710,8 @@ static ms_status parse_root(const cJSON *root, codec_job *job, codec_problem *pb
         if (!job->params)
             return nomem(pb);
         size_t from = errs->n;
-        ms_status s = codec_params_parse(fs, params, job->params, errs);
-        if (s == MS_ENOMEM)
+        if (codec_params_read(fs, job->kind->check, params, job->params, errs) == MS_ENOMEM)
             return nomem(pb);
-        if (s == MS_OK)
-            ms_kind_validate(job->kind, job->params, errs);
         prefix_params(errs, from);
         /* A validator that ran out of memory (compiling an expression, say)
          * did not find the input invalid. */

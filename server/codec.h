@@ -55,6 +55,17 @@ void codec_error_write(sbuf *b, const ms_err *err);
  * finiteness and measures are ms_params_validate's business, not this one's. */
 ms_status codec_params_parse(const ms_fields *fs, const cJSON *j, void *params, ms_errlist *errs);
 
+/* Parse and validate, reporting every offending field once: type errors and
+ * unknown fields (codec_params_parse), then what the table checks
+ * (ms_params_validate: bounds, finiteness, measures, required) for every
+ * field that parsed, even when others did not, and, only when every field
+ * is valid on its own, the cross-field `check` (may be NULL). An error is
+ * not repeated for a field (or a part of it) that already has a type
+ * error. Returns MS_OK, MS_EINVAL or MS_ENOMEM; params are released unless
+ * MS_OK. A check that ran out of memory appends an MS_ENOMEM entry. */
+ms_status codec_params_read(const ms_fields *fs, ms_status (*check)(const void *, ms_errlist *),
+                            const cJSON *j, void *params, ms_errlist *errs);
+
 /* A parsed job body. */
 typedef struct codec_job {
     const ms_kind *kind;
@@ -65,8 +76,8 @@ typedef struct codec_job {
 } codec_job;
 
 /* Parse and validate a whole job body (len bytes, not necessarily
- * NUL-terminated): envelope, params (codec_params_parse) then
- * ms_kind_validate. On success job owns its params; otherwise pb says why
+ * NUL-terminated): envelope, then params (codec_params_read with the
+ * kind's check). On success job owns its params; otherwise pb says why
  * (400 malformed JSON, 422 invalid with pointers, 503 out of memory) and job
  * holds nothing. */
 ms_status codec_job_parse(const char *body, size_t len, codec_job *job, codec_problem *pb);

@@ -30,66 +30,38 @@
 
 /* ---- the job lifecycle (loop thread) ----------------------------------- */
 
-static void save_row(srv *s, job *j) {
-    store_job row = {j->id,
-                     j->kind ? j->kind->name : "?",
-                     j->label,
-                     job_status_name(j->status),
-                     j->idem_key,
-                     j->progress,
-                     j->error,
-                     j->priority,
-                     j->attempts,
-                     j->timeout_s,
-                     j->created_ms,
-                     j->started_ms,
-                     j->finished_ms,
-                     j->body_hash,
-                     0};
-    store_update_job(s->store, &row);
-}
-
-void srv_save(srv *s, job *j) {
-    save_row(s, j);
-}
-
-void srv_emit(srv *s, job *j, event_type t, const char *data, size_t len) {
-    int64_t seq = job_event_add(j, t, data, len);
-    if (!seq) {
-        log_msg(s, 3, "event lost (no memory)", "\"job\":\"%s\"", j->id);
-        return;
-    }
-    store_add_event(s->store, j->id, seq, event_type_name(t), data);
+/* Every change is made in memory, then written (srv_persist: the row when
+ * row_dirty, the new events, a result) in one transaction, then shown to
+ * the requests that follow the job. */
+static void changed(srv *s, job *j) {
+    srv_persist(s, j);
     http_job_changed(s, j);
 }
 
-static void emit_status(srv *s, job *j, event_type t, const char *reason) {
+static void add_event(srv *s, job *j, event_type t, const char *data, size_t len) {
+    if (!job_event_add(j, t, data, len))
+        log_msg(s, 3, "event lost (no memory)", "\"job\":\"%s\"", j->id);
+}
+
+static void add_status(srv *s, job *j, event_type t, const char *reason) {
     char d[128];
     int n = snprintf(d, sizeof d, "{\"status\":\"%s\"%s%s%s}", job_status_name(j->status),
                      reason ? ",\"reason\":\"" : "", reason ? reason : "", reason ? "\"" : "");
-    srv_emit(s, j, t, d, (size_t)n);
+    add_event(s, j, t, d, (size_t)n);
 }
 
-static size_t kind_index(const ms_kind *k) {
-    size_t n;
-    const ms_kind *const *ks = ms_registry(&n);
-    for (size_t i = 0; i < n; i++)
-        if (ks[i] == k)
-            return i;
-    return (size_t)-1;
-}
-
-/* Move a job to a terminal status: times, end event, row, followers. The
- * caller has stored the result (if any) first, so that a reader who sees
- * `end` can always fetch it. */
+/* Move a job to a terminal status: times, end event, row, followers. A
+ * result (j->result) is written in the same transaction as the end event,
+ * so that a reader who sees `end` can always fetch it. */
 static void finish(srv *s, job *j, job_status st, int64_t at_ms) {
-    j->status = st;
+    jobs_set_status(s->jobs, j, st);
     j->finished_ms = at_ms;
+    j->row_dirty = 1;
     job_release_params(j);
-    store_begin(s->store);
-    save_row(s, j);
-    emit_status(s, j, EV_END, NULL);
-    store_commit(s->store);
+    add_status(s, j, EV_END, NULL);
+    changed(s, j);
+    /* No eviction here: the caller may still use j (a DELETE answers with
+     * it). on_msg, the maintenance timer and released requests evict. */
 }
 
 static void set_error(job *j, const ms_err *err) {
@@ -100,38 +72,31 @@ static void set_error(job *j, const ms_err *err) {
 }
 
 static void on_started(srv *s, job *j, int64_t at) {
-    j->status = JOB_RUNNING;
+    jobs_set_status(s->jobs, j, JOB_RUNNING);
     j->started_ms = at;
     j->finished_ms = 0;
     j->attempts++;
-    store_begin(s->store);
-    save_row(s, j);
-    emit_status(s, j, EV_STATUS, NULL);
-    store_commit(s->store);
+    j->row_dirty = 1;
+    add_status(s, j, EV_STATUS, NULL);
+    changed(s, j);
 }
 
 static void on_done(srv *s, job *j, pool_msg *m) {
-    metrics_job_done(&s->m, kind_index(j->kind), m->seconds);
+    metrics_job_done(&s->m, srv_kind_index(j->kind), m->seconds);
     if (m->status == MS_OK) {
-        store_begin(s->store);
-        if (store_put_result(s->store, j->id, m->data, m->len) != 0) {
-            ms_err e;
-            ms_fail(&e, MS_EINTERNAL, "", "the result could not be stored");
-            set_error(j, &e);
-            finish(s, j, JOB_FAILED, m->at_ms);
-        } else {
-            finish(s, j, JOB_SUCCEEDED, m->at_ms);
-        }
-        store_commit(s->store);
+        ms_free(j->result);
+        j->result = m->data; /* owned by the job until the store has it */
+        j->result_len = m->len;
+        m->data = NULL;
+        finish(s, j, JOB_SUCCEEDED, m->at_ms);
         return;
     }
     if (m->status == MS_ECANCELLED && atomic_load(&j->cancel) == RUNNER_SHUTDOWN) {
         /* Stopped by a graceful shutdown: queued again, re-run on restart. */
-        j->status = JOB_QUEUED;
-        store_begin(s->store);
-        save_row(s, j);
-        emit_status(s, j, EV_STATUS, "shutdown");
-        store_commit(s->store);
+        jobs_set_status(s->jobs, j, JOB_QUEUED);
+        j->row_dirty = 1;
+        add_status(s, j, EV_STATUS, "shutdown");
+        changed(s, j);
         return;
     }
     if (m->status == MS_ECANCELLED) {
@@ -151,11 +116,14 @@ static void on_msg(pool_msg *m, void *user) {
         on_started(s, j, m->at_ms);
         break;
     case POOL_PROGRESS:
-        if (!job_terminal(j) && job_set_progress(j, m->data, m->len) == 0)
-            srv_emit(s, j, EV_PROGRESS, m->data, m->len);
+        if (!job_terminal(j) && job_set_progress(j, m->data, m->len) == 0) {
+            add_event(s, j, EV_PROGRESS, m->data, m->len);
+            changed(s, j);
+        }
         break;
     case POOL_DONE:
         on_done(s, j, m);
+        srv_trim(s); /* j is not used past this point */
         break;
     }
     pool_msg_free(m);
@@ -183,22 +151,28 @@ int srv_accept(srv *s, const ms_kind *k, void *params, const char *label, int pr
     job *j = jobs_create(s->jobs, k, NULL, label, priority, timeout_s, wall_ms());
     if (!j)
         return 503;
-    if (idem_key && jobs_set_idem(s->jobs, j, idem_key, jobs_hash(body, len))) {
+    j->body_hash = jobs_hash(body, len);
+    static const char queued[] = "{\"status\":\"queued\"}";
+    if ((idem_key && jobs_set_idem(s->jobs, j, idem_key, j->body_hash)) ||
+        !job_event_add(j, EV_STATUS, queued, sizeof queued - 1)) {
         jobs_discard(s->jobs, j);
         return 503;
     }
-    j->body_hash = jobs_hash(body, len);
+    /* 201 means stored: the row, the body and event 1 in one transaction.
+     * A store that refuses them refuses the job (503), never half of it. */
     store_job row = {j->id, k->name,      j->label, "queued",  j->idem_key,   NULL,
                      NULL,  priority,     0,        timeout_s, j->created_ms, 0,
                      0,     j->body_hash, 0};
     store_begin(s->store);
-    int bad = store_insert_job(s->store, &row, body, len);
-    if (!bad)
-        emit_status(s, j, EV_STATUS, NULL);
-    if (bad || store_commit(s->store)) {
+    store_insert_job(s->store, &row, body, len);
+    store_add_event(s->store, j->id, 1, "status", queued, sizeof queued - 1);
+    int bad = store_commit(s->store);
+    srv_store_check(s);
+    if (bad) {
         jobs_discard(s->jobs, j);
         return 503;
     }
+    j->saved_seq = 1;
     j->params = params;
     pool_push_force(s->pool, j);
     *out = j;
@@ -206,7 +180,8 @@ int srv_accept(srv *s, const ms_kind *k, void *params, const char *label, int pr
 }
 
 int srv_ready(srv *s) {
-    return !s->stopping && s->store && store_ok(s->store) && s->pool && pool_workers(s->pool) > 0;
+    return !s->stopping && s->store && store_ok(s->store) && s->ndirty == 0 && s->pool &&
+           pool_workers(s->pool) > 0;
 }
 
 /* ---- recovery ------------------------------------------------------------ */
@@ -215,32 +190,21 @@ typedef struct loader {
     srv *s;
     job **rerun;
     size_t nrerun, cap;
-    job *last; /* events come grouped by job */
     int bad;
 } loader;
 
 static void load_job(const store_job *row, void *user) {
     loader *L = user;
     srv *s = L->s;
-    const ms_kind *k = ms_registry_find(row->kind);
-    job *j = jobs_restore(s->jobs, row->id, k, row->created_ms);
-    if (!j) {
+    if (L->bad)
+        return;
+    job *j = jobs_restore(s->jobs, row->id, ms_registry_find(row->kind), srv_row_status(row),
+                          row->created_ms);
+    if (!j || srv_row_to_job(j, row) ||
+        (row->idem_key && jobs_set_idem(s->jobs, j, row->idem_key, row->body_hash))) {
         L->bad = 1;
         return;
     }
-    j->label = row->label ? ms_strdup(row->label) : NULL;
-    j->priority = row->priority;
-    j->timeout_s = row->timeout_s;
-    int st = job_status_parse(row->status ? row->status : "");
-    j->status = st < 0 ? JOB_FAILED : (job_status)st;
-    j->started_ms = row->started_ms;
-    j->finished_ms = row->finished_ms;
-    j->attempts = row->attempts;
-    j->progress = row->progress ? ms_strdup(row->progress) : NULL;
-    j->error = row->error ? ms_strdup(row->error) : NULL;
-    if (row->idem_key)
-        jobs_set_idem(s->jobs, j, row->idem_key, row->body_hash);
-    j->body_hash = row->body_hash;
     if (!job_terminal(j)) {
         if (L->nrerun == L->cap) {
             size_t cap = L->cap ? 2 * L->cap : 64;
@@ -254,17 +218,6 @@ static void load_job(const store_job *row, void *user) {
         }
         L->rerun[L->nrerun++] = j;
     }
-}
-
-static void load_event(const char *job_id, int64_t seq, const char *type, const char *data,
-                       void *user) {
-    loader *L = user;
-    if (!L->last || strcmp(L->last->id, job_id) != 0)
-        L->last = jobs_find(L->s->jobs, job_id);
-    int t = event_type_parse(type ? type : "");
-    if (!L->last || t < 0 || !data || seq != job_last_seq(L->last) + 1)
-        return;
-    job_event_add(L->last, (event_type)t, data, strlen(data));
 }
 
 /* Rebuild params from the stored body and queue the job again. */
@@ -289,22 +242,24 @@ static void requeue(srv *s, job *j) {
     j->params = cj.params;
     cj.params = NULL;
     codec_job_free(&cj);
-    j->status = JOB_QUEUED;
     if (was_running) {
-        store_begin(s->store);
-        save_row(s, j);
-        emit_status(s, j, EV_STATUS, "restart");
-        store_commit(s->store);
+        jobs_set_status(s->jobs, j, JOB_QUEUED);
+        j->row_dirty = 1;
+        add_status(s, j, EV_STATUS, "restart");
+        changed(s, j);
     }
     pool_push_force(s->pool, j);
 }
 
 static int recover(srv *s) {
-    loader L = {s, NULL, 0, 0, NULL, 0};
-    if (store_load(s->store, load_job, load_event, &L) || L.bad) {
+    loader L = {s, NULL, 0, 0, 0};
+    char older[24];
+    if (store_load(s->store, s->cfg.retain_jobs, older, sizeof older, load_job, &L) < 0 || L.bad ||
+        srv_count_evicted(s)) {
         ms_free(L.rerun);
         return -1;
     }
+    jobs_set_older(s->jobs, older);
     for (size_t i = 0; i < L.nrerun; i++)
         requeue(s, L.rerun[i]);
     if (L.nrerun)
@@ -313,9 +268,17 @@ static int recover(srv *s) {
     return 0;
 }
 
+/* Every second: what the store refused is tried again; jobs released by
+ * their last request are evicted. */
+static void on_maint(uv_timer_t *t) {
+    srv *s = t->data;
+    srv_retry(s, 0);
+    srv_trim(s);
+}
+
 /* ---- configuration -------------------------------------------------------- */
 
-typedef enum { O_STR, O_INT, O_SIZE, O_SECONDS, O_LEVEL } opt_type;
+typedef enum { O_STR, O_INT, O_COUNT, O_SIZE, O_SECONDS, O_LEVEL } opt_type;
 
 typedef struct opt {
     const char *name; /* flag without "--"; env MEASURED_<NAME> */
@@ -344,6 +307,8 @@ static const opt opts[] = {
     {"keepalive", O_SECONDS, OFF(keepalive), 0, "seconds between stream keepalives (default 15)"},
     {"progress-interval", O_SECONDS, OFF(progress_interval), 0,
      "minimum seconds between progress events of a job (default 0.1)"},
+    {"retain-jobs", O_COUNT, OFF(retain_jobs), 0,
+     "finished jobs kept in memory; older ones are read back from the store (default 4096)"},
     {"log-level", O_LEVEL, OFF(log_level), 0, "debug, info, warn or error (default info)"},
 };
 
@@ -405,6 +370,14 @@ static int set_opt(srv_config *c, const opt *o, const char *v) {
             *(unsigned *)p = (unsigned)x;
         return 0;
     }
+    case O_COUNT: {
+        char *end;
+        long long x = strtoll(v, &end, 10);
+        if (*end || end == v || x < 0 || x > 1000000000)
+            return -1;
+        *(size_t *)p = (size_t)x;
+        return 0;
+    }
     case O_SIZE: {
         uint64_t x;
         if (parse_size(v, &x) || x == 0)
@@ -461,6 +434,7 @@ static void defaults(srv_config *c) {
     c->idle_timeout = 30;
     c->keepalive = 15;
     c->progress_interval = 0.1;
+    c->retain_jobs = 4096;
     c->log_level = 1;
 }
 
@@ -546,6 +520,7 @@ static void close_walk(uv_handle_t *h, void *arg) {
 static void finish_stop(uv_timer_t *t) {
     srv *s = t->data;
     uv_close((uv_handle_t *)t, NULL);
+    uv_close((uv_handle_t *)&s->maint, NULL);
     /* Workers stop at their next iteration boundary; what they report is
      * recorded (interrupted jobs as queued) before the pool is gone. */
     pool_stop(s->pool);
@@ -621,6 +596,12 @@ int daemon_main(int argc, char **argv) {
     uv_signal_start(&s->sig_term, on_signal, SIGTERM);
     uv_signal_start(&s->sig_int, on_signal, SIGINT);
     signal(SIGPIPE, SIG_IGN);
+    /* A store past the file size limit fails its writes (and is retried);
+     * it does not kill the daemon. */
+    signal(SIGXFSZ, SIG_IGN);
+    uv_timer_init(s->loop, &s->maint);
+    s->maint.data = s;
+    uv_timer_start(&s->maint, on_maint, 1000, 1000);
     log_msg(s, 1, "started",
             "\"listen\":\"%s:%d\",\"store\":\"%s\",\"workers\":%d,\"auth\":%s,\"jobs\":%zu",
             s->cfg.host, s->cfg.port, s->cfg.store_path, pool_workers(s->pool),
@@ -631,6 +612,10 @@ int daemon_main(int argc, char **argv) {
     uv_walk(s->loop, close_walk, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_loop_close(s->loop);
+    size_t left = srv_retry(s, 1);
+    if (left)
+        log_msg(s, 3, "the store did not take every change; a restart resumes from what it has",
+                "\"jobs\":%zu", left);
     store_close(s->store);
     jobs_free(s->jobs);
     cJSON_free(s->kinds_json);

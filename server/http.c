@@ -87,9 +87,19 @@ static void wake(req *r) {
     kick(r->s);
 }
 
+void http_hold(req *r, job *j) {
+    if (r->job == j)
+        return;
+    if (r->job)
+        srv_release(r->s, r->job);
+    r->job = j;
+    if (j)
+        j->refs++;
+}
+
 void http_follow(req *r, job *j, int mode) {
     srv *s = r->s;
-    r->job = j;
+    http_hold(r, j);
     r->mode = mode;
     r->suspended = 1;
     r->fnext = j->followers;
@@ -139,36 +149,65 @@ void http_quiesce(srv *s) {
 
 /* ---- streams ------------------------------------------------------------ */
 
-static void format_event(req *r, int64_t seq, const job_event *ev) {
+static void format_event(req *r, int64_t seq, event_type type, const char *data, size_t len) {
     if (r->ndjson) {
         sbuf_printf(&r->out, "{\"id\":%lld,\"event\":\"%s\",\"data\":", (long long)seq,
-                    event_type_name(ev->type));
-        sbuf_putn(&r->out, ev->data, ev->len);
+                    event_type_name(type));
+        sbuf_putn(&r->out, data, len);
         sbuf_puts(&r->out, "}\n");
     } else {
-        sbuf_printf(&r->out, "id: %lld\nevent: %s\ndata: ", (long long)seq,
-                    event_type_name(ev->type));
-        sbuf_putn(&r->out, ev->data, ev->len);
+        sbuf_printf(&r->out, "id: %lld\nevent: %s\ndata: ", (long long)seq, event_type_name(type));
+        sbuf_putn(&r->out, data, len);
         sbuf_puts(&r->out, "\n\n");
     }
+    r->s->m.events++;
+    if (type == EV_END)
+        r->ended = 1;
 }
 
-static void fill(req *r) {
+static void on_stored_event(const char *job_id, int64_t seq, const char *type, const char *data,
+                            void *user) {
+    (void)job_id;
+    req *r = user;
+    int t = event_type_parse(type ? type : "");
+    if (t >= 0 && data && !r->ended)
+        format_event(r, seq, (event_type)t, data, strlen(data));
+    r->next_seq = seq + 1;
+}
+
+/* Events the job no longer keeps in memory (or a job no longer in memory)
+ * come from the store, a batch at a time, up to `to`. */
+#define STORE_BATCH 256
+
+static int fill_from_store(req *r, int64_t to) {
+    const char *id = r->job ? r->job->id : r->sid;
+    int n = store_events(r->s->store, id, r->next_seq, to, STORE_BATCH, on_stored_event, r);
+    if (n < 0)
+        return -1;
+    if (n == 0) /* a gap in the stored history: skip it */
+        r->next_seq = to + 1;
+    return 0;
+}
+
+static int fill(req *r) {
     job *j = r->job;
-    int64_t last = job_last_seq(j);
+    int64_t last = j ? job_last_seq(j) : r->slast;
     while (r->next_seq <= last && r->out.len < STREAM_CHUNK && !r->ended) {
-        const job_event *ev = job_event_at(j, r->next_seq);
+        const job_event *ev = j ? job_event_at(j, r->next_seq) : NULL;
+        int64_t to = j ? j->first_seq - 1 : last; /* the newest not in memory */
         if (ev) {
-            format_event(r, r->next_seq, ev);
-            r->s->m.events++;
-            if (ev->type == EV_END)
-                r->ended = 1;
+            format_event(r, r->next_seq, ev->type, ev->data, ev->len);
+            r->next_seq++;
+        } else if (to < r->next_seq) {
+            r->next_seq++; /* lost (no memory when it happened): skip it */
+        } else if (fill_from_store(r, to)) {
+            return -1;
         }
-        r->next_seq++;
     }
     if (r->out.len == 0 && r->keepalive_due)
         sbuf_puts(&r->out, r->ndjson ? "\n" : ": keepalive\n\n");
     r->keepalive_due = 0;
+    return 0;
 }
 
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
@@ -177,8 +216,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     if (r->out_off == r->out.len) {
         sbuf_reset(&r->out);
         r->out_off = 0;
-        fill(r);
-        if (sbuf_oom(&r->out)) {
+        if (fill(r) || sbuf_oom(&r->out)) {
             r->s->m.stream_drops++;
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
@@ -193,8 +231,9 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
         return (ssize_t)n;
     }
     /* A terminal job whose replay is done ends even if its end event was
-     * never recorded (it always is; this is belt and braces). */
-    if (r->ended || r->shutdown || r->s->stopping ||
+     * never recorded (it always is; this is belt and braces). A job read
+     * back from the store is always terminal. */
+    if (r->ended || r->shutdown || r->s->stopping || !r->job ||
         (job_terminal(r->job) && r->next_seq > job_last_seq(r->job)))
         return MHD_CONTENT_READER_END_OF_STREAM;
     http_follow(r, r->job, MODE_STREAM);
@@ -317,6 +356,31 @@ static int token_ok(srv *s, const char *auth) {
     return diff == 0;
 }
 
+/* Does a route serve this method? HEAD is served by every GET route but the
+ * event stream (libmicrohttpd sends the headers of the GET answer and no
+ * body; a stream has no answer to stop at). */
+static int serves(const route *rt, const char *method) {
+    if (strcmp(rt->method, method) == 0)
+        return 1;
+    size_t n = strlen(rt->pattern);
+    return strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0 &&
+           !(n >= 7 && strcmp(rt->pattern + n - 7, "/events") == 0);
+}
+
+/* Does the request need a token it does not carry? Decided from the
+ * headers, before any of the body is kept. */
+static int lacks_token(req *r, const char *url) {
+    srv *s = r->s;
+    if (!s->cfg.token[0] || token_ok(s, http_header(r, "Authorization")))
+        return 0;
+    char arg[sizeof r->arg];
+    for (size_t i = 0; i < http_nroutes; i++)
+        if (http_routes[i].open && serves(&http_routes[i], r->method) &&
+            match(http_routes[i].pattern, url, arg, sizeof arg))
+            return 0;
+    return 1;
+}
+
 static enum MHD_Result dispatch(req *r, const char *url) {
     srv *s = r->s;
     int path_known = 0;
@@ -326,9 +390,13 @@ static enum MHD_Result dispatch(req *r, const char *url) {
         if (!match(rt->pattern, url, r->arg, sizeof r->arg))
             continue;
         path_known = 1;
-        if (strcmp(rt->method, r->method) != 0) {
+        if (!serves(rt, r->method)) {
             size_t n = strlen(allow);
             snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", rt->method);
+            if (serves(rt, "HEAD") && strcmp(rt->method, "HEAD") != 0) {
+                n = strlen(allow);
+                snprintf(allow + n, sizeof allow - n, ", HEAD");
+            }
             continue;
         }
         r->route = (int)i;
@@ -401,12 +469,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *cl = http_header(r, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body)
             return too_big(r);
+        /* An unauthenticated client may not make the daemon hold a body:
+         * it is read and dropped, and the answer is 401. */
+        r->unauthorized = lacks_token(r, url);
         /* Answer on the next call, once the request is complete: a response
          * queued now would cost the connection its keep-alive. */
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!r->too_big) {
+        if (!r->too_big && !r->unauthorized) {
             if (r->body.len + *upload_size > s->cfg.max_body) {
                 r->too_big = 1;
                 sbuf_free(&r->body);
@@ -443,6 +514,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     unfollow(r);
+    http_hold(r, NULL);
     if (r->mode == MODE_STREAM) {
         s->streams--;
         if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->ended && !r->shutdown)

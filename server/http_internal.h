@@ -23,7 +23,9 @@ typedef struct req {
     char arg[128]; /* the path segment a '*' matched */
     sbuf body;
     int too_big;
-    /* Following a job (long-poll or event stream). */
+    int unauthorized; /* no valid token: the body is discarded, not kept */
+    /* Following a job (long-poll or event stream): held (job->refs) from
+     * http_hold until the request completes, so that it stays in memory. */
     job *job;
     int mode;
     int suspended;
@@ -31,8 +33,11 @@ typedef struct req {
     double deadline;
     struct req *fnext, *fprev; /* job->followers */
     struct req *snext, *sprev; /* srv->suspended */
-    /* Event stream. */
+    /* Event stream. A job no longer in memory streams from the store:
+     * job is NULL, sid names it and slast is its last event. */
     int ndjson;
+    char sid[24];
+    int64_t slast;
     int64_t next_seq;
     sbuf out;
     size_t out_off;
@@ -64,6 +69,8 @@ enum MHD_Result http_reply_sbuf(req *r, int code, sbuf *b, const char *const *hd
 enum MHD_Result http_problem(req *r, const codec_problem *pb, const char *const *hdrs);
 enum MHD_Result http_error(req *r, int code, const char *type, const char *title,
                            const char *detail);
+/* Hold j for r (j->refs) until r completes. */
+void http_hold(req *r, job *j);
 /* Suspend r until the job changes (streams) or ends (waits) or the
  * deadline passes. */
 void http_follow(req *r, job *j, int mode);

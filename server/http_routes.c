@@ -1,8 +1,9 @@
 /* http_routes.c — the routes table and what each route answers.
  *
  * What it is for: the API contract (docs/api.md) route by route. Handlers
- * answer at once from the job table, or suspend their connection (?wait,
- * event streams) through http.c; none blocks, none runs a solver.
+ * answer at once from the job table (or, for jobs evicted from it, from the
+ * store: retain.c), or suspend their connection (?wait, event streams)
+ * through http.c; none blocks, none runs a solver.
  *
  * What it is not for: connection handling (http.c) or the job lifecycle
  * (daemon.c). The dashboard's files are served by http_static.c.
@@ -23,6 +24,10 @@
 #define WAIT_MAX 60.0
 #define IDEM_KEY_MAX 255
 
+static enum MHD_Result no_memory(req *r) {
+    return http_error(r, 503, "out-of-memory", "Out of memory", "retry later");
+}
+
 static enum MHD_Result bad_request(req *r, const char *detail) {
     return http_error(r, 400, "bad-request", "Bad request", detail);
 }
@@ -33,14 +38,31 @@ static enum MHD_Result reply_job(req *r, int code, const job *j, const char *con
     return http_reply_sbuf(r, code, &b, hdrs);
 }
 
-static job *find_job(req *r) {
-    return jobs_find(r->s->jobs, r->arg);
+static enum MHD_Result no_store(req *r) {
+    return http_error(r, 503, "unavailable", "Service unavailable",
+                      "the job store cannot be read; retry later");
 }
 
-static enum MHD_Result no_job(req *r) {
-    char d[200];
-    snprintf(d, sizeof d, "no job with id %s", r->arg);
-    return http_error(r, 404, "not-found", "Job not found", d);
+/* The job the path names, in memory or read back from the store (then a
+ * view: free it with done_job). NULL when an answer (404, 503) is queued
+ * in *answer. */
+static job *find_job(req *r, int *view, enum MHD_Result *answer) {
+    job *j = NULL;
+    int rc = srv_lookup(r->s, r->arg, &j);
+    *view = rc == LOOKUP_VIEW;
+    if (rc == LOOKUP_NONE) {
+        char d[200];
+        snprintf(d, sizeof d, "no job with id %s", r->arg);
+        *answer = http_error(r, 404, "not-found", "Job not found", d);
+    } else if (rc == LOOKUP_ERROR) {
+        *answer = no_store(r);
+    }
+    return j;
+}
+
+static void done_job(job *j, int view) {
+    if (view)
+        job_free(j);
 }
 
 /* POST /v1/jobs */
@@ -54,13 +76,22 @@ static enum MHD_Result h_submit(req *r) {
     if (key) {
         if (!key[0] || strlen(key) > IDEM_KEY_MAX)
             return bad_request(r, "Idempotency-Key must have 1 to 255 characters");
-        job *old = jobs_find_idem(s->jobs, key);
-        if (old && old->body_hash == hash)
-            return reply_job(r, 200, old, NULL);
+        job *old = NULL;
+        int rc = srv_lookup_idem(s, key, &old);
+        if (rc == LOOKUP_ERROR)
+            return no_store(r);
         if (old) {
-            char d[160];
-            snprintf(d, sizeof d, "Idempotency-Key was used for job %s with another body", old->id);
-            return http_error(r, 409, "idempotency-conflict", "Conflict", d);
+            enum MHD_Result a;
+            if (old->body_hash == hash) {
+                a = reply_job(r, 200, old, NULL);
+            } else {
+                char d[160];
+                snprintf(d, sizeof d, "Idempotency-Key was used for job %s with another body",
+                         old->id);
+                a = http_error(r, 409, "idempotency-conflict", "Conflict", d);
+            }
+            done_job(old, rc == LOOKUP_VIEW);
+            return a;
         }
     }
     codec_job cj;
@@ -122,51 +153,45 @@ static enum MHD_Result h_list(req *r) {
         if (*end || end == lim || limit < 1 || limit > LIST_MAX)
             return bad_request(r, "limit must be an integer from 1 to 1000");
     }
-    job **page = ms_malloc((size_t)limit, sizeof *page);
-    if (!page)
-        return http_error(r, 503, "out-of-memory", "Out of memory", "retry later");
-    int more;
-    size_t n = jobs_list(r->s->jobs, cursor && cursor[0] ? cursor : NULL, status,
-                         kind && kind[0] ? kind : NULL, (size_t)limit, page, &more);
     sbuf b = SBUF_INIT;
-    sbuf_puts(&b, "{\"jobs\":[");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            sbuf_putc(&b, ',');
-        job_write(&b, page[i]);
+    if (srv_list(r->s, cursor && cursor[0] ? cursor : NULL, status, kind && kind[0] ? kind : NULL,
+                 (size_t)limit, &b)) {
+        sbuf_free(&b);
+        return no_store(r);
     }
-    sbuf_puts(&b, "],\"next_cursor\":");
-    if (more && n)
-        sbuf_json_str(&b, page[n - 1]->id);
-    else
-        sbuf_puts(&b, "null");
-    sbuf_putc(&b, '}');
-    ms_free(page);
     return http_reply_sbuf(r, 200, &b, NULL);
 }
 
 /* GET /v1/jobs/{id}[?wait=S] */
 static enum MHD_Result h_get(req *r) {
-    job *j = find_job(r);
-    if (!j)
-        return no_job(r);
     if (r->mode == MODE_WAIT) /* resumed: terminal, timed out or shutting down */
-        return reply_job(r, 200, j, NULL);
+        return reply_job(r, 200, r->job, NULL);
+    int view;
+    enum MHD_Result a;
+    job *j = find_job(r, &view, &a);
+    if (!j)
+        return a;
     const char *w = http_query(r, "wait");
+    double wait = 0;
     if (w) {
         char *end;
-        double wait = strtod(w, &end);
-        if (*end || end == w || !(wait >= 0) || !isfinite(wait))
+        wait = strtod(w, &end);
+        if (*end || end == w || !(wait >= 0) || !isfinite(wait)) {
+            done_job(j, view);
             return bad_request(r, "wait must be a number of seconds from 0 to 60");
+        }
         if (wait > WAIT_MAX)
             wait = WAIT_MAX;
-        if (wait > 0 && !job_terminal(j) && !r->s->stopping) {
-            r->deadline = http_now() + wait;
-            http_follow(r, j, MODE_WAIT);
-            return MHD_YES;
-        }
     }
-    return reply_job(r, 200, j, NULL);
+    /* A view is of an evicted job: finished, nothing to wait for. */
+    if (wait > 0 && !view && !job_terminal(j) && !r->s->stopping) {
+        r->deadline = http_now() + wait;
+        http_follow(r, j, MODE_WAIT);
+        return MHD_YES;
+    }
+    a = reply_job(r, 200, j, NULL);
+    done_job(j, view);
+    return a;
 }
 
 static enum MHD_Result conflict(req *r, const job *j, const char *what) {
@@ -184,28 +209,41 @@ static enum MHD_Result conflict(req *r, const job *j, const char *what) {
 
 /* DELETE /v1/jobs/{id} */
 static enum MHD_Result h_cancel(req *r) {
-    job *j = find_job(r);
+    int view;
+    enum MHD_Result a;
+    job *j = find_job(r, &view, &a);
     if (!j)
-        return no_job(r);
-    if (job_terminal(j))
-        return conflict(r, j, "a finished job cannot be cancelled");
-    srv_cancel(r->s, j);
-    return reply_job(r, 202, j, NULL);
+        return a;
+    if (job_terminal(j)) {
+        a = conflict(r, j, "a finished job cannot be cancelled");
+    } else {
+        srv_cancel(r->s, j);
+        a = reply_job(r, 202, j, NULL);
+    }
+    done_job(j, view);
+    return a;
 }
 
 /* GET /v1/jobs/{id}/result */
 static enum MHD_Result h_result(req *r) {
-    job *j = find_job(r);
+    int view;
+    enum MHD_Result a;
+    job *j = find_job(r, &view, &a);
     if (!j)
-        return no_job(r);
-    if (j->status != JOB_SUCCEEDED)
-        return conflict(r, j, "the result exists once the job has succeeded");
-    size_t len = 0;
-    char *res = store_get_result(r->s->store, j->id, &len);
+        return a;
+    if (j->status != JOB_SUCCEEDED) {
+        a = conflict(r, j, "the result exists once the job has succeeded");
+        done_job(j, view);
+        return a;
+    }
+    size_t len = j->result_len;
+    /* A result the store has not taken yet is served from memory. */
+    char *res = j->result ? ms_strdup(j->result) : store_get_result(r->s->store, j->id, &len);
     if (!res) {
         log_msg(r->s, 3, "result missing", "\"job\":\"%s\"", j->id);
-        return http_error(r, 500, "internal-error", "Internal error",
-                          "the stored result could not be read");
+        done_job(j, view);
+        return http_error(r, 503, "unavailable", "Service unavailable",
+                          "the stored result could not be read; retry later");
     }
     sbuf b = SBUF_INIT;
     if (sbuf_reserve(&b, len + 128) == 0) {
@@ -218,15 +256,25 @@ static enum MHD_Result h_result(req *r) {
         sbuf_putc(&b, '}');
     }
     ms_free(res);
+    done_job(j, view);
     return http_reply_sbuf(r, 200, &b, NULL);
 }
 
 /* GET /v1/jobs/{id}/events */
 static enum MHD_Result h_events(req *r) {
     srv *s = r->s;
-    job *j = find_job(r);
+    int view;
+    enum MHD_Result a;
+    job *j = find_job(r, &view, &a);
     if (!j)
-        return no_job(r);
+        return a;
+    /* An evicted job streams from the store: its history is complete. */
+    if (view) {
+        snprintf(r->sid, sizeof r->sid, "%s", j->id);
+        r->slast = job_last_seq(j);
+        job_free(j);
+        j = NULL;
+    }
     if (s->streams >= s->cfg.max_streams)
         return http_error(r, 503, "too-many-streams", "Too many streams",
                           "the limit of concurrent event streams is reached (--max-streams)");
@@ -242,7 +290,7 @@ static enum MHD_Result h_events(req *r) {
     }
     const char *accept = http_header(r, "Accept");
     r->ndjson = accept && strstr(accept, "application/x-ndjson") != NULL;
-    r->job = j;
+    http_hold(r, j);
     r->next_seq = seq + 1;
     return http_stream(r);
 }
@@ -250,7 +298,7 @@ static enum MHD_Result h_events(req *r) {
 static enum MHD_Result h_kinds(req *r) {
     char *copy = ms_malloc(r->s->kinds_len + 1, 1);
     if (!copy)
-        return MHD_NO;
+        return no_memory(r);
     memcpy(copy, r->s->kinds_json, r->s->kinds_len + 1);
     return http_reply(r, 200, "application/json", copy, r->s->kinds_len, NULL);
 }
@@ -263,7 +311,7 @@ static enum MHD_Result h_kind(req *r) {
     char *text = j ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     if (!text)
-        return MHD_NO;
+        return no_memory(r);
     /* cJSON's allocations are ms_alloc's (codec_json_hooks_install). */
     return http_reply(r, 200, "application/json", text, strlen(text), NULL);
 }
@@ -271,7 +319,7 @@ static enum MHD_Result h_kind(req *r) {
 static enum MHD_Result h_openapi(req *r) {
     char *copy = ms_malloc(r->s->openapi_len + 1, 1);
     if (!copy)
-        return MHD_NO;
+        return no_memory(r);
     memcpy(copy, r->s->openapi_json, r->s->openapi_len + 1);
     return http_reply(r, 200, "application/json", copy, r->s->openapi_len, NULL);
 }
@@ -280,7 +328,7 @@ static enum MHD_Result h_healthz(req *r) {
     static const char ok[] = "{\"status\":\"ok\"}";
     char *b = ms_malloc(sizeof ok, 1);
     if (!b)
-        return MHD_NO;
+        return no_memory(r);
     memcpy(b, ok, sizeof ok);
     return http_reply(r, 200, "application/json", b, sizeof ok - 1, NULL);
 }
@@ -289,7 +337,9 @@ static enum MHD_Result h_readyz(req *r) {
     srv *s = r->s;
     if (!srv_ready(s))
         return http_error(r, 503, "not-ready", "Not ready",
-                          s->stopping ? "the daemon is stopping" : "the store or pool is down");
+                          s->stopping                        ? "the daemon is stopping"
+                          : !store_ok(s->store) || s->ndirty ? "the store refuses writes"
+                                                             : "the worker pool is down");
     sbuf b = SBUF_INIT;
     sbuf_printf(&b, "{\"status\":\"ready\",\"workers\":%d,\"queue_depth\":%zu}",
                 pool_workers(s->pool), pool_depth(s->pool));
@@ -299,33 +349,27 @@ static enum MHD_Result h_readyz(req *r) {
 static void write_metrics(srv *s, sbuf *b) {
     size_t nk;
     const ms_kind *const *ks = ms_registry(&nk);
-    /* Jobs by kind and status, counted from the table. */
-    size_t counts[METRICS_KINDS][JOB_NSTATUS] = {{0}};
-    size_t unknown[JOB_NSTATUS] = {0};
+    /* Jobs by kind and status: those in memory, counted from the table,
+     * and those evicted from it (finished; counted as they left). */
+    uint64_t counts[METRICS_KINDS + 1][JOB_NSTATUS];
+    memcpy(counts, s->gone, sizeof counts);
     size_t n = jobs_count(s->jobs);
     job **all = ms_malloc(n ? n : 1, sizeof *all);
     int more;
     n = all ? jobs_list(s->jobs, NULL, -1, NULL, n, all, &more) : 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = 0;
-        while (k < nk && ks[k] != all[i]->kind)
-            k++;
-        if (k < nk && k < METRICS_KINDS)
-            counts[k][all[i]->status]++;
-        else
-            unknown[all[i]->status]++;
-    }
+    for (size_t i = 0; i < n; i++)
+        counts[srv_kind_index(all[i]->kind)][all[i]->status]++;
     ms_free(all);
     sbuf_puts(b, "# HELP measured_jobs Jobs known to the daemon, by kind and status.\n"
                  "# TYPE measured_jobs gauge\n");
     for (size_t k = 0; k < nk && k < METRICS_KINDS; k++)
         for (int st = 0; st < JOB_NSTATUS; st++)
-            sbuf_printf(b, "measured_jobs{kind=\"%s\",status=\"%s\"} %zu\n", ks[k]->name,
-                        job_status_name(st), counts[k][st]);
+            sbuf_printf(b, "measured_jobs{kind=\"%s\",status=\"%s\"} %llu\n", ks[k]->name,
+                        job_status_name(st), (unsigned long long)counts[k][st]);
     for (int st = 0; st < JOB_NSTATUS; st++)
-        if (unknown[st])
-            sbuf_printf(b, "measured_jobs{kind=\"unknown\",status=\"%s\"} %zu\n",
-                        job_status_name(st), unknown[st]);
+        if (counts[METRICS_KINDS][st])
+            sbuf_printf(b, "measured_jobs{kind=\"unknown\",status=\"%s\"} %llu\n",
+                        job_status_name(st), (unsigned long long)counts[METRICS_KINDS][st]);
     sbuf_printf(b,
                 "# HELP measured_queue_depth Jobs waiting for a worker.\n"
                 "# TYPE measured_queue_depth gauge\nmeasured_queue_depth %zu\n"
@@ -336,9 +380,13 @@ static void write_metrics(srv *s, sbuf *b) {
                 "# HELP measured_workers Worker threads.\n"
                 "# TYPE measured_workers gauge\nmeasured_workers %d\n"
                 "# HELP measured_event_streams Open event streams.\n"
-                "# TYPE measured_event_streams gauge\nmeasured_event_streams %u\n",
+                "# TYPE measured_event_streams gauge\nmeasured_event_streams %u\n"
+                "# HELP measured_jobs_in_memory Jobs held in memory (--retain-jobs).\n"
+                "# TYPE measured_jobs_in_memory gauge\nmeasured_jobs_in_memory %zu\n"
+                "# HELP measured_store_pending_jobs Jobs with changes the store refused.\n"
+                "# TYPE measured_store_pending_jobs gauge\nmeasured_store_pending_jobs %zu\n",
                 pool_depth(s->pool), pool_capacity(s->pool), pool_busy(s->pool),
-                pool_workers(s->pool), s->streams);
+                pool_workers(s->pool), s->streams, jobs_count(s->jobs), s->ndirty);
     sbuf_printf(b,
                 "# HELP measured_events_sent_total Events written to streams.\n"
                 "# TYPE measured_events_sent_total counter\nmeasured_events_sent_total %llu\n"
@@ -382,7 +430,7 @@ static enum MHD_Result h_metrics(req *r) {
     write_metrics(r->s, &b);
     if (sbuf_oom(&b)) {
         sbuf_free(&b);
-        return MHD_NO;
+        return no_memory(r);
     }
     size_t len = b.len;
     return http_reply(r, 200, "text/plain; version=0.0.4", sbuf_take(&b), len, NULL);

@@ -8,10 +8,13 @@
 #include "ms_alloc.h"
 #include "runner.h"
 
-/* Open-addressing map from a string key to a job; keys live in the jobs. */
+/* Open-addressing map from a string key to a job; keys live in the jobs.
+ * Removed entries become tombstones; a rehash (at a size fitted to the live
+ * entries) clears them, so that eviction does not make the map grow. */
 typedef struct map {
     job **slot;
     size_t cap, used; /* used counts tombstones too */
+    size_t live;
 } map;
 
 static job tombstone;
@@ -22,6 +25,8 @@ struct jobs {
     map by_id, by_key;
     uint64_t last_id;
     uint64_t order;
+    size_t nstatus[JOB_NSTATUS];
+    char older[24]; /* the newest evicted id, or "" */
 };
 
 uint64_t jobs_hash(const char *s, size_t n) {
@@ -37,12 +42,13 @@ static const char *key_of(const job *j, int idem) {
     return idem ? j->idem_key : j->id;
 }
 
-static int map_grow(map *m, int idem) {
-    size_t cap = m->cap ? m->cap * 2 : 1024;
+static int map_rehash(map *m, int idem) {
+    size_t cap = 1024;
+    while (cap < (m->live + 1) * 4)
+        cap *= 2;
     job **slot = ms_calloc(cap, sizeof *slot);
     if (!slot)
         return -1;
-    size_t used = 0;
     for (size_t i = 0; i < m->cap; i++) {
         job *j = m->slot[i];
         if (!j || j == &tombstone)
@@ -52,12 +58,11 @@ static int map_grow(map *m, int idem) {
         while (slot[h])
             h = (h + 1) & (cap - 1);
         slot[h] = j;
-        used++;
     }
     ms_free(m->slot);
     m->slot = slot;
     m->cap = cap;
-    m->used = used;
+    m->used = m->live;
     return 0;
 }
 
@@ -76,7 +81,7 @@ static job **map_find(const map *m, const char *key, int idem) {
 }
 
 static int map_put(map *m, job *j, int idem) {
-    if ((m->used + 1) * 2 > m->cap && map_grow(m, idem))
+    if ((m->used + 1) * 2 > m->cap && map_rehash(m, idem))
         return -1;
     const char *k = key_of(j, idem);
     size_t h = (size_t)jobs_hash(k, strlen(k)) & (m->cap - 1);
@@ -85,19 +90,32 @@ static int map_put(map *m, job *j, int idem) {
     if (!m->slot[h])
         m->used++;
     m->slot[h] = j;
+    m->live++;
     return 0;
+}
+
+/* Remove j's entry (if it is j's). */
+static void map_del(map *m, const char *key, const job *j, int idem) {
+    job **s = key ? map_find(m, key, idem) : NULL;
+    if (s && *s == j) {
+        *s = &tombstone;
+        m->live--;
+    }
 }
 
 jobs *jobs_new(void) {
     return ms_calloc(1, sizeof(jobs));
 }
 
-static void job_free(job *j) {
+void job_free(job *j) {
+    if (!j)
+        return;
     job_release_params(j);
     ms_free(j->label);
     ms_free(j->idem_key);
     ms_free(j->progress);
     ms_free(j->error);
+    ms_free(j->result);
     for (size_t i = 0; i < j->nev; i++)
         ms_free(j->ev[i].data);
     ms_free(j->ev);
@@ -115,6 +133,7 @@ void jobs_free(jobs *t) {
     ms_free(t);
 }
 
+/* Insert j at the end of `all` (its id is the largest so far). */
 static job *insert(jobs *t, job *j) {
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 1024;
@@ -130,6 +149,7 @@ static job *insert(jobs *t, job *j) {
     j->heap_at = (size_t)-1;
     j->first_seq = 1;
     j->order = ++t->order;
+    t->nstatus[j->status]++;
     return j;
 }
 
@@ -162,12 +182,13 @@ job *jobs_create(jobs *t, const ms_kind *k, void *params, const char *label, int
     return j;
 }
 
-job *jobs_restore(jobs *t, const char *id, const ms_kind *k, int64_t created_ms) {
+job *jobs_restore(jobs *t, const char *id, const ms_kind *k, job_status st, int64_t created_ms) {
     job *j = ms_calloc(1, sizeof *j);
     if (!j)
         return NULL;
     snprintf(j->id, sizeof j->id, "%s", id);
     j->kind = k;
+    j->status = st;
     j->created_ms = created_ms;
     if (!insert(t, j)) {
         ms_free(j);
@@ -179,12 +200,15 @@ job *jobs_restore(jobs *t, const char *id, const ms_kind *k, int64_t created_ms)
     return j;
 }
 
+/* Take j out of the maps and the counts (not out of `all`). */
+static void unlink_job(jobs *t, job *j) {
+    map_del(&t->by_id, j->id, j, 0);
+    map_del(&t->by_key, j->idem_key, j, 1);
+    t->nstatus[j->status]--;
+}
+
 void jobs_discard(jobs *t, job *j) {
-    job **s = map_find(&t->by_id, j->id, 0);
-    if (s)
-        *s = &tombstone;
-    if (j->idem_key && (s = map_find(&t->by_key, j->idem_key, 1)) && *s == j)
-        *s = &tombstone;
+    unlink_job(t, j);
     for (size_t i = t->n; i-- > 0;)
         if (t->all[i] == j) {
             memmove(&t->all[i], &t->all[i + 1], (t->n - i - 1) * sizeof *t->all);
@@ -208,6 +232,7 @@ int jobs_set_idem(jobs *t, job *j, const char *key, uint64_t body_hash) {
     char *k = ms_strdup(key);
     if (!k)
         return -1;
+    map_del(&t->by_key, j->idem_key, j, 1);
     ms_free(j->idem_key);
     j->idem_key = k;
     j->body_hash = body_hash;
@@ -216,6 +241,72 @@ int jobs_set_idem(jobs *t, job *j, const char *key, uint64_t body_hash) {
 
 size_t jobs_count(const jobs *t) {
     return t->n;
+}
+
+void jobs_set_status(jobs *t, job *j, job_status st) {
+    t->nstatus[j->status]--;
+    t->nstatus[st]++;
+    j->status = st;
+}
+
+size_t jobs_in_status(const jobs *t, job_status st) {
+    return t->nstatus[st];
+}
+
+size_t jobs_finished(const jobs *t) {
+    return t->nstatus[JOB_SUCCEEDED] + t->nstatus[JOB_FAILED] + t->nstatus[JOB_CANCELLED];
+}
+
+size_t jobs_stragglers(const jobs *t) {
+    if (!t->older[0])
+        return 0;
+    size_t lo = 0, hi = t->n; /* the first id above older */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(t->all[mid]->id, t->older) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+const char *jobs_older(const jobs *t) {
+    return t->older;
+}
+
+void jobs_set_older(jobs *t, const char *id) {
+    snprintf(t->older, sizeof t->older, "%s", id);
+}
+
+size_t jobs_evict(jobs *t, size_t keep, void (*on_evict)(job *j, void *user), void *user) {
+    size_t slack = keep / 16;
+    int batch = jobs_finished(t) > keep + slack;
+    size_t i = 0, w = 0, gone = 0;
+    /* Stragglers sit at the front (the oldest ids); so do the oldest
+     * finished jobs. Walk only as far as there is something to do. */
+    for (; i < t->n; i++) {
+        job *j = t->all[i];
+        int straggler = t->older[0] && strcmp(j->id, t->older) <= 0;
+        if (!straggler && !(batch && jobs_finished(t) > keep))
+            break;
+        if (job_terminal(j) && !job_pinned(j)) {
+            if (!straggler)
+                snprintf(t->older, sizeof t->older, "%s", j->id);
+            if (on_evict)
+                on_evict(j, user);
+            unlink_job(t, j);
+            job_free(j);
+            gone++;
+        } else {
+            t->all[w++] = j;
+        }
+    }
+    if (gone) {
+        memmove(&t->all[w], &t->all[i], (t->n - i) * sizeof *t->all);
+        t->n -= gone;
+    }
+    return gone;
 }
 
 /* ---- events ---------------------------------------------------------- */
@@ -252,6 +343,22 @@ int64_t job_event_add(job *j, event_type type, const char *data, size_t len) {
     j->ev[j->nev].len = len;
     j->nev++;
     return job_last_seq(j);
+}
+
+void job_events_forget(job *j, int64_t through) {
+    size_t k = 0;
+    while (k < j->nev && j->first_seq + (int64_t)k <= through)
+        ms_free(j->ev[k++].data);
+    if (!k)
+        return;
+    memmove(j->ev, j->ev + k, (j->nev - k) * sizeof *j->ev);
+    j->nev -= k;
+    j->first_seq += (int64_t)k;
+    if (j->nev == 0) { /* a finished job's log: give the array back */
+        ms_free(j->ev);
+        j->ev = NULL;
+        j->cap_ev = 0;
+    }
 }
 
 int64_t job_last_seq(const job *j) {

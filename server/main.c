@@ -22,7 +22,14 @@ static void passive_openmp(char **argv) {
         return;
     if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
         return;
-    execv("/proc/self/exe", argv);
+    /* The executable's own path, not /proc/self/exe: the process name
+     * (ps, top, docker top, systemctl status) comes from it. */
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return;
+    self[n] = '\0';
+    execv(self, argv);
     /* No /proc (or exec refused): carry on with the default policy. */
 }
 

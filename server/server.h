@@ -3,7 +3,9 @@
  * What it is for: one context (`srv`) owned by the loop thread: the
  * configuration, the libuv loop, the HTTP daemon, the job table, the pool,
  * the store, the metrics and the suspended connections. daemon.c builds it
- * and runs the job lifecycle; http.c serves; http_routes.c answers.
+ * and runs the job lifecycle; persist.c writes jobs to the store; retain.c
+ * bounds the job table and reads evicted jobs back; http.c serves;
+ * http_routes.c answers.
  *
  * Thread-safety: everything here belongs to the loop thread.
  */
@@ -32,7 +34,8 @@ typedef struct srv_config {
     unsigned idle_timeout; /* seconds; also the slow-client bound */
     double keepalive;      /* seconds between stream keepalive comments */
     double progress_interval;
-    int log_level; /* 0 debug, 1 info, 2 warn, 3 error */
+    size_t retain_jobs; /* finished jobs kept in memory */
+    int log_level;      /* 0 debug, 1 info, 2 warn, 3 error */
     int cores;
 } srv_config;
 
@@ -47,6 +50,7 @@ typedef struct srv {
     uv_timer_t mhd_timer;
     uv_timer_t tick;
     uv_timer_t stop_timer;
+    uv_timer_t maint; /* every second: store retries, eviction */
     uv_signal_t sig_term, sig_int;
     jobs *jobs;
     pool *pool;
@@ -61,14 +65,17 @@ typedef struct srv {
     size_t openapi_len;
     metrics m;
     uint64_t next_req;
+    /* Jobs whose changes the store has not taken yet (persist.c). */
+    job *dirty, *dirty_tail;
+    size_t ndirty;
+    int store_down; /* the last write failed (logged once per outage) */
+    /* Finished jobs evicted from memory, by kind (METRICS_KINDS: unknown)
+     * and status, for the measured_jobs gauge. */
+    uint64_t gone[METRICS_KINDS + 1][JOB_NSTATUS];
 } srv;
 
 /* ---- daemon.c: the job lifecycle -------------------------------------- */
 
-/* Append an event to the job, store it and wake its followers. */
-void srv_emit(srv *s, job *j, event_type t, const char *data, size_t len);
-/* Persist the job row (status, times, progress, error). */
-void srv_save(srv *s, job *j);
 /* Cancel: a queued job at once; a running one at its next iteration. */
 void srv_cancel(srv *s, job *j);
 /* Accept a parsed job: store it, queue it. On failure returns the HTTP
@@ -76,6 +83,45 @@ void srv_cancel(srv *s, job *j);
 int srv_accept(srv *s, const ms_kind *k, void *params, const char *label, int priority,
                double timeout_s, const char *body, size_t len, const char *idem_key, job **out);
 int srv_ready(srv *s);
+/* Index of a kind in the registry (METRICS_KINDS when unknown or past it). */
+size_t srv_kind_index(const ms_kind *k);
+
+/* ---- persist.c: the store in step with memory ------------------------- */
+
+/* Write what the store lacks of j (row when row_dirty, events after
+ * saved_seq, a pending result) in one transaction. On failure j is kept
+ * dirty and pinned in memory for srv_retry. 0 on success. */
+int srv_persist(srv *s, job *j);
+/* Retry dirty jobs, oldest first, stopping at the first failure unless
+ * `all`; probe the store when nothing is pending but a write failed.
+ * Returns how many jobs are still pending. */
+size_t srv_retry(srv *s, int all);
+/* Log when the store starts or stops refusing writes (once each). */
+void srv_store_check(srv *s);
+
+/* ---- retain.c: a bounded job table --------------------------------------- */
+
+/* Evict finished jobs past --retain-jobs (jobs_evict). Frees jobs: call
+ * it only where no job pointer is held across the call. */
+void srv_trim(srv *s);
+/* A request lets go of a job it held (refs). */
+void srv_release(srv *s, job *j);
+/* Find a job by id or idempotency key: in memory (LOOKUP_MEMORY), or read
+ * back from the store as a detached view the caller frees with job_free
+ * (LOOKUP_VIEW); LOOKUP_NONE, or LOOKUP_ERROR when the store cannot be
+ * read or memory is short. */
+enum { LOOKUP_ERROR = -1, LOOKUP_MEMORY = 0, LOOKUP_NONE = 1, LOOKUP_VIEW = 2 };
+int srv_lookup(srv *s, const char *id, job **out);
+int srv_lookup_idem(srv *s, const char *key, job **out);
+/* The body of GET /v1/jobs: memory and store merged, newest first. 0, or -1
+ * when the store cannot be read or memory is short. */
+int srv_list(srv *s, const char *cursor, int status, const char *kind, size_t limit, sbuf *b);
+/* A job row into a job (everything but id, kind, status, created_ms and
+ * the idempotency key); -1 on no memory. */
+int srv_row_to_job(job *j, const store_job *row);
+job_status srv_row_status(const store_job *row);
+/* At start-up: count the finished jobs the store has and memory lacks. */
+int srv_count_evicted(srv *s);
 
 /* ---- http.c ------------------------------------------------------------ */
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +55,8 @@ void dm_start(daemon_proc *d, const char *const *args) {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* A suite that fails half-way must not leave its daemon behind. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(fd, 2);
         int devnull = open("/dev/null", O_RDWR);
         dup2(devnull, 0);
@@ -216,4 +219,33 @@ void dm_wait(const daemon_proc *d, const char *id, double wait_s, char *status, 
     assert_int_equal(r.status, 200);
     snprintf(status, cap, "%s", jstr(r.json, "status"));
     http_free(&r);
+}
+
+double dm_metric(const daemon_proc *d, const char *series, const char *const *hdrs) {
+    http_resp r;
+    http_do(d, "GET", "/metrics", NULL, 0, hdrs, 0, &r);
+    assert_int_equal(r.status, 200);
+    char want[256];
+    snprintf(want, sizeof want, "\n%s ", series);
+    const char *p = strstr(r.body, want);
+    double v = p ? strtod(p + strlen(want), NULL) : NAN;
+    http_free(&r);
+    return v;
+}
+
+void dm_new_store(char *path, size_t cap) {
+    snprintf(path, cap, "/tmp/measured-store-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+}
+
+void dm_rm_store(const char *path) {
+    static const char *const side[] = {"", "-wal", "-shm", ".lock"};
+    char p[4200];
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s%s", path, side[i]);
+        unlink(p);
+    }
 }

@@ -54,6 +54,16 @@ void dm_submit(const daemon_proc *d, const char *body, char *id, size_t cap);
 /* GET /v1/jobs/{id}?wait=S and return the status string (copied). */
 void dm_wait(const daemon_proc *d, const char *id, double wait_s, char *status, size_t cap);
 
+/* The value of a metric in GET /metrics: an unlabelled name, or a labelled
+ * series given whole (`measured_jobs{kind="x",status="queued"}`); NAN when
+ * absent. hdrs as for http_do (a token). */
+double dm_metric(const daemon_proc *d, const char *series, const char *const *hdrs);
+
+/* A fresh path for a file store (nothing there yet), and removing a store
+ * with its side files (-wal, -shm, .lock). */
+void dm_new_store(char *path, size_t cap);
+void dm_rm_store(const char *path);
+
 /* Call from main(): if argv[1] is "--daemon", run the daemon and exit. */
 void dm_child_main(int argc, char **argv);
 

@@ -267,6 +267,127 @@ static void test_validation_paths(void **state) {
     ms_params_free(&fs, &p);
 }
 
+/* How many entries name exactly this field. */
+static int count_field(const ms_errlist *errs, const char *field) {
+    int n = 0;
+    for (size_t i = 0; i < errs->n; i++)
+        n += strcmp(errs->e[i].field, field) == 0;
+    return n;
+}
+
+/* A cross-field rule that must not run while fields are individually
+ * invalid (it would read absent values). */
+static int check_calls;
+static ms_status check_eps_seed(const void *params, ms_errlist *errs) {
+    const params_t *p = params;
+    check_calls++;
+    if (p->seed == 13)
+        return ms_errlist_addf(errs, MS_EINVAL, "seed", "unlucky with eps %g", p->eps);
+    return MS_OK;
+}
+
+/* Type errors do not hide range errors: every offending field is reported,
+ * each once, nothing about a field that already has a type error. */
+static void test_all_errors_at_once(void **state) {
+    (void)state;
+    const char *doc = "{\"eps\": -1, \"seed\": \"x\", \"threads\": 0,"
+                      " \"src\": {\"points\": [[0, \"x\"]]}, \"v\": [1, -2],"
+                      " \"obj\": {\"k\": 11, \"a\": \"q\"},"
+                      " \"list\": [{\"w\": \"no\"}, {\"tag\": \"toolong\"}],"
+                      " \"many\": [{\"points\": [[1]]}, 5], \"nul\": 1e999}";
+    cJSON *j = cJSON_Parse(doc);
+    assert_non_null(j);
+    params_t p;
+    ms_errlist errs;
+    ms_errlist_clear(&errs);
+    check_calls = 0;
+    assert_int_equal(codec_params_read(&fs, check_eps_seed, j, &p, &errs), MS_EINVAL);
+    cJSON_Delete(j);
+    static const char *const want[][2] = {
+        {"seed", "integer"},      {"src/points/0/1", "number"},
+        {"obj/a", "number"},      {"list/0/w", "number"},
+        {"many/1", "measure"},    {"eps", "> 0"},
+        {"threads", ">= 1"},      {"v/1", ">= 0"},
+        {"obj/k", "<= 10"},       {"list/1/w", "required"},
+        {"list/1/tag", "longer"}, {"nul", "finite"},
+    };
+    size_t nwant = sizeof want / sizeof want[0];
+    for (size_t i = 0; i < nwant; i++) {
+        assert_true(has_err(&errs, want[i][0], want[i][1]));
+        assert_int_equal(count_field(&errs, want[i][0]), 1);
+    }
+    /* Not "src is required", "list/0/w is required" or "many/1 must have a
+     * point": those fields already have their type errors. */
+    assert_int_equal(errs.n, nwant);
+    assert_int_equal(errs.dropped, 0);
+    assert_int_equal(check_calls, 0);
+    assert_null(p.v.v); /* released */
+    ms_params_free(&fs, &p);
+    /* Fields all valid on their own: the cross-field check runs. */
+    j = cJSON_Parse("{\"eps\": 2.5, \"seed\": 13, \"src\": {\"points\": [[1]]}}");
+    ms_errlist_clear(&errs);
+    assert_int_equal(codec_params_read(&fs, check_eps_seed, j, &p, &errs), MS_EINVAL);
+    assert_int_equal(check_calls, 1);
+    assert_true(has_err(&errs, "seed", "unlucky"));
+    assert_int_equal(errs.n, 1);
+    ms_params_free(&fs, &p);
+    /* Range errors alone: check skipped, every field reported. */
+    ms_errlist_clear(&errs);
+    cJSON_Delete(j);
+    j = cJSON_Parse("{\"eps\": 0, \"seed\": 13, \"threads\": -3, \"src\": {\"points\": [[1]]}}");
+    assert_int_equal(codec_params_read(&fs, check_eps_seed, j, &p, &errs), MS_EINVAL);
+    assert_int_equal(check_calls, 1);
+    assert_int_equal(errs.n, 2);
+    assert_true(has_err(&errs, "eps", "> 0") && has_err(&errs, "threads", ">= 1"));
+    ms_params_free(&fs, &p);
+    /* Valid: MS_OK and the params are kept. */
+    ms_errlist_clear(&errs);
+    cJSON_Delete(j);
+    j = cJSON_Parse("{\"eps\": 1, \"src\": {\"points\": [[1]]}, \"v\": [3]}");
+    assert_int_equal(codec_params_read(&fs, check_eps_seed, j, &p, &errs), MS_OK);
+    assert_true(p.v.n == 1 && p.v.v[0] == 3);
+    ms_params_free(&fs, &p);
+    cJSON_Delete(j);
+    /* The contract's example, through a whole job body with the real `ot`
+     * kind: the type error and the range error, and the missing target. */
+    const char *body = "{\"kind\": \"ot\", \"params\": {\"source\": {\"points\": [[0, \"x\"]]},"
+                       " \"epsilon\": -1}}";
+    codec_job cj;
+    codec_problem pb;
+    assert_int_equal(codec_job_parse(body, strlen(body), &cj, &pb), MS_EINVAL);
+    assert_int_equal(pb.status, 422);
+    assert_true(has_err(&pb.errors, "params/source/points/0/1", "number"));
+    assert_true(has_err(&pb.errors, "params/epsilon", "> 0"));
+    assert_true(has_err(&pb.errors, "params/target", "required"));
+    assert_int_equal(pb.errors.n, 3);
+    assert_non_null(strstr(pb.detail, "3 fields"));
+}
+
+/* Every allocation of a read with type and range errors fails in turn:
+ * MS_ENOMEM or the same answer, nothing leaks. */
+static void test_read_fault_injection(void **state) {
+    (void)state;
+    cJSON *j = cJSON_Parse("{\"eps\": -1, \"seed\": \"x\", \"v\": [1, -2],"
+                           " \"many\": [{\"points\": [[1]]}, 5], \"d\": {\"x\": 1},"
+                           " \"list\": [{\"w\": 1, \"tag\": \"t\"}], \"name\": \"nm\"}");
+    assert_non_null(j);
+    for (long n = 0;; n++) {
+        params_t p;
+        ms_errlist errs;
+        ms_errlist_clear(&errs);
+        ms_alloc_fail_after(n);
+        ms_status s = codec_params_read(&fs, NULL, j, &p, &errs);
+        ms_alloc_fail_after(-1);
+        ms_params_free(&fs, &p);
+        if (s == MS_EINVAL) {
+            assert_int_equal(errs.n, 5); /* seed, many/1, eps, v/1, src */
+            break;
+        }
+        assert_int_equal(s, MS_ENOMEM);
+    }
+    cJSON_Delete(j);
+}
+
 static void test_params_not_object(void **state) {
     (void)state;
     params_t p;
@@ -543,6 +664,10 @@ static void test_openapi(void **state) {
         cJSON *item = cJSON_GetObjectItem(paths, path);
         if (!item || !cJSON_GetObjectItem(item, method))
             fail_msg("route %s is not in the OpenAPI document", http_routes[i].name);
+        /* A route that needs the token says it may answer 401. */
+        cJSON *resp = cJSON_GetObjectItem(cJSON_GetObjectItem(item, method), "responses");
+        if (!http_routes[i].open && !cJSON_GetObjectItem(resp, "401"))
+            fail_msg("route %s does not document 401", http_routes[i].name);
     }
     assert_non_null(cJSON_GetObjectItem(
         cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "components"), "schemas"), "JobRequest"));
@@ -576,6 +701,8 @@ int main(void) {
         cmocka_unit_test(test_validation_paths),
         cmocka_unit_test(test_params_not_object),
         cmocka_unit_test(test_parse_fault_injection),
+        cmocka_unit_test(test_all_errors_at_once),
+        cmocka_unit_test(test_read_fault_injection),
         cmocka_unit_test(test_job_envelope),
         cmocka_unit_test(test_job_parse_oom),
         cmocka_unit_test(test_value_writer),

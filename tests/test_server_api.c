@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runner.h"
@@ -130,9 +131,11 @@ static void test_routes(void **state) {
             NULL, 0, &r);
     assert_int_equal(r.status, 422);
     cJSON *errs = cJSON_GetObjectItem(r.json, "errors");
-    assert_int_equal(cJSON_GetArraySize(errs), 2); /* type errors first; bounds after */
+    /* Every offending field at once: type errors first, then bounds. */
+    assert_int_equal(cJSON_GetArraySize(errs), 3);
     assert_string_equal(jstr(cJSON_GetArrayItem(errs, 0), "pointer"), "/params/bogus");
     assert_string_equal(jstr(cJSON_GetArrayItem(errs, 1), "pointer"), "/params/step_ms");
+    assert_string_equal(jstr(cJSON_GetArrayItem(errs, 2), "pointer"), "/params/steps");
     http_free(&r);
     http_do(&d, "POST", "/v1/jobs", "{\"kind\":\"sleepy\",\"params\":{\"steps\":0}}", 38, NULL, 0,
             &r);
@@ -464,11 +467,8 @@ static void test_idempotency_auth_memory(void **state) {
 
 static void test_restart_after_kill9(void **state) {
     (void)state;
-    char db[] = "/tmp/measured-store-XXXXXX";
-    int fd = mkstemp(db);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(db);
+    char db[64];
+    dm_new_store(db, sizeof db);
     daemon_proc d;
     const char *args[] = {"--store", db, "--workers", "1", NULL};
     dm_start(&d, args);
@@ -527,14 +527,7 @@ static void test_restart_after_kill9(void **state) {
     assert_non_null(strstr(r.body, "\"reason\":\"shutdown\""));
     http_free(&r);
     assert_int_equal(dm_stop(&d, SIGTERM), 0);
-    unlink(db);
-    char side[300];
-    snprintf(side, sizeof side, "%s-wal", db);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", db);
-    unlink(side);
-    snprintf(side, sizeof side, "%s.lock", db);
-    unlink(side);
+    dm_rm_store(db);
 }
 
 /* ---- concurrency and hostile clients -------------------------------------- */
@@ -758,6 +751,69 @@ static void test_many_subscribers(void **state) {
     assert_int_equal(dm_stop(&d, SIGTERM), 0);
 }
 
+/* ---- configuration --------------------------------------------------------- */
+
+/* Every flag is also MEASURED_<NAME>; flags win; a bad value stops the
+ * daemon with status 2. */
+static void test_environment(void **state) {
+    (void)state;
+    setenv("MEASURED_WORKERS", "1", 1);
+    setenv("MEASURED_TOKEN", "from-env", 1);
+    setenv("MEASURED_MAX_QUEUE", "3", 1);
+    setenv("MEASURED_RETAIN_JOBS", "2", 1);
+    daemon_proc d;
+    const char *args[] = {"--token", "from-flag", NULL};
+    dm_start(&d, args);
+    unsetenv("MEASURED_WORKERS");
+    unsetenv("MEASURED_TOKEN");
+    unsetenv("MEASURED_MAX_QUEUE");
+    unsetenv("MEASURED_RETAIN_JOBS");
+    const char *env_tok[] = {"Authorization: Bearer from-env", NULL};
+    const char *flag_tok[] = {"Authorization: Bearer from-flag", NULL};
+    http_resp r;
+    http_do(&d, "GET", "/v1/jobs", NULL, 0, env_tok, 0, &r);
+    assert_int_equal(r.status, 401);
+    http_free(&r);
+    http_do(&d, "GET", "/readyz", NULL, 0, NULL, 0, &r);
+    assert_int_equal((int)jnum(r.json, "workers"), 1);
+    http_free(&r);
+    assert_true(dm_metric(&d, "measured_queue_capacity", flag_tok) == 3);
+    const char *body = JOB(1, 0);
+    char id[64] = "";
+    for (int i = 0; i < 6; i++) {
+        const char *h[] = {"Authorization: Bearer from-flag", NULL};
+        http_do(&d, "POST", "/v1/jobs", body, strlen(body), h, 0, &r);
+        assert_int_equal(r.status, 201);
+        snprintf(id, sizeof id, "%s", jstr(r.json, "id"));
+        http_free(&r);
+        char path[128];
+        snprintf(path, sizeof path, "/v1/jobs/%s?wait=10", id);
+        http_do(&d, "GET", path, NULL, 0, h, 0, &r);
+        assert_string_equal(jstr(r.json, "status"), "succeeded");
+        http_free(&r);
+    }
+    double held = 99;
+    for (int i = 0; i < 100 && held > 2; i++) {
+        usleep(20000);
+        held = dm_metric(&d, "measured_jobs_in_memory", flag_tok);
+    }
+    assert_true(held <= 2);
+    assert_int_equal(dm_stop(&d, SIGTERM), 0);
+    char exe[4096], cmd[4300];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    assert_true(n > 0);
+    exe[n] = '\0';
+    snprintf(cmd, sizeof cmd,
+             "MEASURED_WORKERS=lots '%s' --daemon --store :memory: --listen 127.0.0.1:0 "
+             "2>/dev/null",
+             exe);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    snprintf(cmd, sizeof cmd, "'%s' --daemon --retain-jobs -1 2>/dev/null", exe);
+    st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+}
+
 int main(int argc, char **argv) {
     dm_child_main(argc, argv);
     signal(SIGPIPE, SIG_IGN);
@@ -772,6 +828,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_concurrent_submitters),
         cmocka_unit_test(test_hostile_clients),
         cmocka_unit_test(test_many_subscribers),
+        cmocka_unit_test(test_environment),
     };
     int rc = TEST_RUN(tests, NULL, NULL);
     curl_global_cleanup();

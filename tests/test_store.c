@@ -55,7 +55,7 @@ static void test_round_trip(void **state) {
     assert_int_equal(store_insert_job(s, &j, body, sizeof body - 1), 0);
     /* The same id twice is refused (primary key) and leaves no trace. */
     assert_int_not_equal(store_insert_job(s, &j, body, sizeof body - 1), 0);
-    assert_int_equal(store_add_event(s, j.id, 1, "status", "{\"status\":\"queued\"}"), 0);
+    assert_int_equal(store_add_event(s, j.id, 1, "status", "{\"status\":\"queued\"}", 19), 0);
     store_begin(s);
     j.status = "succeeded";
     j.started_ms = 1500;
@@ -63,7 +63,7 @@ static void test_round_trip(void **state) {
     j.attempts = 1;
     j.progress = "{\"iteration\":3}";
     assert_int_equal(store_update_job(s, &j), 0);
-    assert_int_equal(store_add_event(s, j.id, 2, "end", "{\"status\":\"succeeded\"}"), 0);
+    assert_int_equal(store_add_event(s, j.id, 2, "end", "{\"status\":\"succeeded\"}", 22), 0);
     assert_int_equal(store_put_result(s, j.id, "{\"x\":1}", 7), 0);
     assert_int_equal(store_commit(s), 0);
     assert_true(store_ok(s));
@@ -82,7 +82,10 @@ static void test_round_trip(void **state) {
     assert_null(store_get_result(s, "nope", &len));
     seen sn;
     memset(&sn, 0, sizeof sn);
-    assert_int_equal(store_load(s, on_job, on_event, &sn), 0);
+    char older[24];
+    assert_int_equal(store_load(s, 10, older, sizeof older, on_job, &sn), 1);
+    assert_string_equal(older, "");
+    assert_int_equal(store_events(s, j.id, 1, 100, 10, on_event, &sn), 2);
     assert_int_equal(sn.jobs, 1);
     assert_string_equal(sn.status, "succeeded");
     assert_string_equal(sn.progress, "{\"iteration\":3}");

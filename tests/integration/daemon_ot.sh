@@ -58,6 +58,13 @@ ST=$(curl -sf "$U/v1/jobs/$ID?wait=20" | jq -r .status)
 curl -sf "$U/v1/jobs/$ID/result" >"$TMP/res.json"
 jq -e '.kind == "ot" and (.result.f | length) == 3 and .result.converged == true' \
     "$TMP/res.json" >/dev/null || fail "tiny result"
+# HEAD answers GET routes with their headers and no body (not the stream).
+H=$(curl -s -I "$U/v1/jobs/$ID/result")
+echo "$H" | head -1 | grep -q ' 200' || fail "HEAD result: $H"
+echo "$H" | grep -qi '^content-type: application/json' || fail "HEAD content type"
+[ "$(curl -s -I "$U/v1/jobs/$ID/events" | head -1 | cut -d' ' -f2)" = 405 ] ||
+    fail "HEAD on the event stream"
+curl -s -I -X PUT "$U/healthz" | grep -qi '^allow: GET, HEAD' || fail "Allow lists HEAD"
 # The same body through `measured solve`: the same numbers.
 echo "$TINY" | "$M" solve - >"$TMP/solve.json" 2>/dev/null || fail "solve"
 [ "$(jq -c .result "$TMP/res.json")" = "$(jq -c . "$TMP/solve.json")" ] ||
@@ -75,6 +82,13 @@ CODE=$(curl -s -o "$TMP/p.json" -w '%{http_code}' "$U/v1/jobs" \
 [ "$CODE" = 422 ] || fail "invalid ot answered $CODE"
 jq -e '.errors | map(.pointer) | index("/params/epsilon")' "$TMP/p.json" >/dev/null ||
     fail "epsilon pointer"
+# A type error does not hide a range error: one entry per offending field.
+CODE=$(curl -s -o "$TMP/p2.json" -w '%{http_code}' "$U/v1/jobs" \
+    -d '{"kind":"ot","params":{"source":{"points":[[0,"x"]]},"target":{"points":[[1]]},
+         "epsilon":-1}}')
+[ "$CODE" = 422 ] || fail "ot with a type error answered $CODE"
+jq -e '[.errors[].pointer] | sort == ["/params/epsilon", "/params/source/points/0/1"]' \
+    "$TMP/p2.json" >/dev/null || fail "all errors at once: $(cat "$TMP/p2.json")"
 
 # A long job (4000 points each side, tol 0): cancel while running.
 {

@@ -11,6 +11,12 @@ set -eu
 [ -x /usr/bin/chromium ] || fail "no /usr/bin/chromium: run deploy/install-deps.sh --browser"
 command -v npm >/dev/null || fail "no npm: run deploy/install-deps.sh --browser"
 
+# npm (Node) trusts only its own CA bundle unless told otherwise; on a
+# machine whose administrator added CAs (a TLS-inspecting proxy, say), use
+# the system's trust store as curl and apt do.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 D="$BUILD/browser"
 mkdir -p "$D"
 if ! cmp -s tests/browser/package-lock.json "$D/installed-lock.json" ||
