@@ -189,8 +189,10 @@ bench: deps
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
+	@deploy/install-deps.sh --format
 	clang-format -i $(FORMAT_SRC)
 format-check:
+	@deploy/install-deps.sh --format
 	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format: clean"
 
 clean:

@@ -10,6 +10,7 @@
 #   deploy/install-deps.sh --browser  + Chromium for the dashboard's browser test
 #                                     (make test and make asan pass it)
 #   deploy/install-deps.sh --fuzz     + clang and its libFuzzer runtime (make fuzz)
+#   deploy/install-deps.sh --format   + clang-format (make format, make format-check)
 #   deploy/install-deps.sh --docker   + a Docker engine and debootstrap (make docker-test)
 set -eu
 
@@ -21,6 +22,7 @@ libcurl4 libgomp1 curl ca-certificates"
 BENCH_PKGS="python3-pot python3-numpy python3-torch wrk hyperfine"
 EXAMPLE_PKGS="python3-numpy python3-matplotlib"
 FUZZ_PKGS="clang libclang-rt-14-dev"
+FORMAT_PKGS="clang-format"
 DOCKER_PKGS="docker.io debootstrap iptables"
 # The browser test drives Debian's Chromium with playwright-core from npm
 # (tests/browser/). Node.js 20 comes with the machine; Debian's nodejs is
@@ -36,6 +38,7 @@ for arg in "$@"; do
     --browser) want="$want $BROWSER_PKGS" ;;
     --runtime) want="$RUNTIME_PKGS" ;;
     --fuzz) want="$want $FUZZ_PKGS" ;;
+    --format) want="$want $FORMAT_PKGS" ;;
     --docker) want="$want $DOCKER_PKGS" ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
     esac
