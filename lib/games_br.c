@@ -25,7 +25,9 @@ ms_status games_br_init(games_br *br, const games_space *sp, size_t own_max, con
     br->sp = sp;
     br->o = *o;
     br->base = base;
-    br->full_grid = ng > 0;
+    br->has_grid = ng > 0;
+    /* A grid of a euclidean space covers only its search box. */
+    br->full_grid = ng > 0 && sp->type != GAMES_EUCLIDEAN;
     br->cap = cap;
     if (ng)
         games_space_search_grid(sp, o->grid_step, o->grid_max, br->cand);
@@ -70,7 +72,7 @@ int games_br_search(games_br *br, games_payoff *p, int side, const double *other
     size_t d = sp->dim;
     if (n_own > br->cap - br->base)
         n_own = br->cap - br->base;
-    if (!br->full_grid)
+    if (!br->has_grid)
         for (size_t k = 0; k < br->base; k++)
             games_space_sample(sp, &br->rng, br->cand + k * d);
     memcpy(br->cand + br->base * d, own, n_own * d * sizeof(double));

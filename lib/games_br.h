@@ -9,7 +9,8 @@
  * projected (Riemannian on the sphere) gradient ascent with Armijo
  * backtracking. The answer is exact up to the grid's resolution when a
  * full grid was used, and only a lower bound of the true gap otherwise
- * (`is_lower_bound`).
+ * (`is_lower_bound`; always for a euclidean space, whose grid covers only
+ * its search box).
  *
  * What it is not for: matrix games, whose gap is exact (games_lp.h).
  */
@@ -34,7 +35,8 @@ typedef struct games_br {
     const games_space *sp;
     games_br_opts o;
     size_t base;    /* grid points or random starts placed first */
-    int full_grid;  /* 1 when base is a grid covering the space */
+    int has_grid;   /* 1 when base is a grid (else random starts) */
+    int full_grid;  /* 1 when that grid covers the space */
     size_t cap;     /* base + atoms capacity */
     double *cand;   /* cap × dim */
     double *val;    /* cap */

@@ -9,20 +9,29 @@
  *   ogda            z⁺ = z − 2η v(z) + η v(z⁻)  (z⁻ the previous iterate)
  *   proximal_point  z⁺ = z − η v(z⁺), by fixed-point iterations
  * on a payoff expression (games_expr.h) or a quadratic
- * f = ½xᵀPx + xᵀBy − ½yᵀQy. A run stops when ‖v‖ ≤ tol (converged), when
- * ‖v‖ exceeds 1e6 times its initial value (diverged: a result, not an
- * error) or at max_iter. The diagnostics (games_diag.h) use the Jacobian
- * of v at the final point by central differences.
+ * f = ½xᵀPx + xᵀBy − ½yᵀQy. With optional domains X ∋ x, Y ∋ y (box, ball,
+ * sphere, torus; games_space.h) every update is followed by the projection
+ * Π = (Π_X, Π_Y) (alternating GDA projects each half; the proximal point's
+ * fixed-point map becomes w ← Π(z − η v(w)), the resolvent of v plus the
+ * normal cone of a convex domain), and the stationarity measure is the
+ * natural residual r(z) = ‖z − Π(z − η v(z))‖/η, which is ‖v‖ without
+ * domains. A run stops when r ≤ tol (converged), when r exceeds 1e6 times
+ * its initial value (diverged: a result, not an error) or at max_iter. The
+ * diagnostics (games_diag.h) use the Jacobian of v at the final point by
+ * central differences (the unconstrained linearisation: meaningful at
+ * interior points).
  *
  * What it is not for: mixed strategies (the `nash` kind).
  */
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "games_diag.h"
 #include "games_expr.h"
 #include "games_minmax_internal.h"
+#include "games_space.h"
 #include "ms_alloc.h"
 #include "ms_kind.h"
 
@@ -74,6 +83,18 @@ static const ms_field minmax_f[] = {
      2 * GAMES_EXPR_MAX_DIM, "A known solution z* = (x*, y*): progress reports the distance."},
     {"diagnose_at", MS_F_ENUM, offsetof(M_, diagnose_at), 0, 0, 0, NAN_, "final", diagnose_points,
      NULL, 0, "Where the diagnostics linearise the game: the final point or `reference`."},
+    {"x_domain", MS_F_OBJECT, offsetof(M_, x_domain), 0, 0, 0, NAN_, NULL, NULL,
+     &games_space_fields, 0,
+     "Optional domain of x (box low/high, ball radius, sphere, torus; dim defaults to the length "
+     "of x0): every update is projected onto it and x0 is projected first. Default: R^d."},
+    {"y_domain", MS_F_OBJECT, offsetof(M_, y_domain), 0, 0, 0, NAN_, NULL, NULL,
+     &games_space_fields, 0, "Optional domain of y (as x_domain). Default: R^e."},
+    {"expr_budget", MS_F_DOUBLE, offsetof(M_, expr_budget), MS_FF_MIN_EXCL, 0, 0,
+     GAMES_EXPR_DEFAULT_BUDGET, NULL, NULL, NULL, 0,
+     "Admission bound on the payoff expression's work (games.md §2): tape nodes × (d + e + 1) × "
+     "evaluations, with 1 per iteration for gda and ogda, 2 for alt_gda and extragradient, "
+     "pp_max_inner + 1 for proximal_point, over max_iter iterations, plus 2(d + e) for the "
+     "diagnostics' Jacobian; jobs above it are rejected at max_iter."},
     {"pp_max_inner", MS_F_INT, offsetof(M_, pp_max_inner), MS_FF_MIN | MS_FF_MAX, 1, 100000, 100,
      NULL, NULL, NULL, 0, "Proximal point: fixed-point iterations per step (to 1e-12)."},
     {"seed", MS_F_INT, offsetof(M_, seed), 0, 0, 0, 0, NULL, NULL, NULL, 0,
@@ -83,6 +104,36 @@ static const ms_field minmax_f[] = {
 };
 #undef M_
 static const ms_fields minmax_fields = MS_FIELDS(games_minmax_params, minmax_f);
+
+/* Payoff evaluations (value and gradients) of a whole run. */
+static double evaluations(const games_minmax_params *P, size_t n) {
+    double per_iter = 1;
+    switch ((games_method)P->method) {
+    case GAMES_M_ALT_GDA:
+    case GAMES_M_EXTRAGRADIENT:
+        per_iter = 2;
+        break;
+    case GAMES_M_PROXIMAL_POINT:
+        per_iter = (double)P->pp_max_inner + 1;
+        break;
+    default:
+        break;
+    }
+    return 1 + per_iter * (double)P->max_iter + (P->diagnostics ? 2.0 * (double)n : 0);
+}
+
+static void check_domain(const games_space_params *sp, const char *at, size_t dim,
+                         ms_errlist *errs) {
+    if (!sp->present || !dim)
+        return;
+    if (sp->type == GAMES_EUCLIDEAN) {
+        char f[MS_ERR_FIELD_MAX];
+        snprintf(f, sizeof f, "%s/type", at);
+        ms_errlist_addf(errs, MS_EINVAL, f, "euclidean is the default: omit %s", at);
+        return;
+    }
+    games_space_params_check(sp, at, dim, errs);
+}
 
 static ms_status minmax_check(const void *params, ms_errlist *errs) {
     const games_minmax_params *P = params;
@@ -98,8 +149,17 @@ static ms_status minmax_check(const void *params, ms_errlist *errs) {
         ms_err err;
         if (games_expr_compile(P->payoff, d, e, (const char *const *)P->params.names,
                                P->params.values, P->params.n, "payoff", "params", &ex, NULL,
-                               &err) != MS_OK)
+                               &err) != MS_OK) {
             ms_errlist_add(errs, &err);
+        } else {
+            double ev = evaluations(P, d + e);
+            double w = (double)games_expr_length(ex) * (double)(d + e + 1) * ev;
+            if (w > P->expr_budget)
+                ms_errlist_addf(errs, MS_EINVAL, "max_iter",
+                                "estimated payoff work %.3g exceeds expr_budget %.3g: %zu tape "
+                                "nodes × (d+e+1) per evaluation, %.3g evaluations",
+                                w, P->expr_budget, games_expr_length(ex), ev);
+        }
         games_expr_free(ex);
     }
     if (P->quadratic.present) {
@@ -113,6 +173,8 @@ static ms_status minmax_check(const void *params, ms_errlist *errs) {
             ms_errlist_addf(errs, MS_EINVAL, "quadratic/Q", "must be %zu×%zu (y0 has %zu entries)",
                             e, e, e);
     }
+    check_domain(&P->x_domain, "x_domain", d, errs);
+    check_domain(&P->y_domain, "y_domain", e, errs);
     if (P->diagnose_at == 1 && !P->reference.v)
         ms_errlist_addf(errs, MS_EINVAL, "reference", "is required with diagnose_at = reference");
     if (P->reference.v && P->reference.n != d + e)
@@ -125,7 +187,9 @@ typedef struct minmax_state {
     games_expr *ex;
     size_t d, e, n, iter;
     double *z, *zh, *zp, *v, *vh, *vp, *w, *ws; /* n each (ws: expression scratch) */
-    double v0, vnorm, f;
+    games_space X, Y;                           /* domains, when has_x / has_y */
+    int has_x, has_y;
+    double v0, vnorm, res, f; /* ‖v‖, the residual (stopping measure) */
     int converged, diverged;
     double log_v_first, log_v_last;
     size_t log_first_iter;
@@ -184,6 +248,34 @@ static double norm(const double *v, size_t n) {
     return sqrt(s);
 }
 
+/* Π on the x block (0), the y block (1) or both (2). */
+static void project(const minmax_state *S, double *z, int which) {
+    if (S->has_x && which != 1)
+        games_space_retract(&S->X, z);
+    if (S->has_y && which != 0)
+        games_space_retract(&S->Y, z + S->d);
+}
+
+/* Natural residual ‖z − Π(z − η v(z))‖/η (differences taken the short way
+ * on a torus), with S->v = v(z); ‖v‖ without domains. Uses S->zp. */
+static double residual(minmax_state *S) {
+    if (!S->has_x && !S->has_y)
+        return S->vnorm;
+    size_t n = S->n, d = S->d;
+    double eta = S->P->eta, *p = S->zp;
+    for (size_t k = 0; k < n; k++)
+        p[k] = S->z[k] - eta * S->v[k];
+    project(S, p, 2);
+    double dz[2 * GAMES_SPACE_MAX_DIM];
+    for (size_t k = 0; k < n; k++)
+        dz[k] = p[k] - S->z[k];
+    if (S->has_x)
+        games_space_diff(&S->X, S->z, p, dz);
+    if (S->has_y)
+        games_space_diff(&S->Y, S->z + d, p + d, dz + d);
+    return norm(dz, n) / eta;
+}
+
 static ms_status minmax_init(void *state, const void *params, const ms_ctx *ctx, ms_err *err) {
     (void)ctx;
     minmax_state *S = state;
@@ -214,13 +306,19 @@ static ms_status minmax_init(void *state, const void *params, const ms_ctx *ctx,
     }
     memcpy(S->z, P->x0.v, S->d * sizeof(double));
     memcpy(S->z + S->d, P->y0.v, S->e * sizeof(double));
+    if ((S->has_x = P->x_domain.present))
+        games_space_from_params(&P->x_domain, S->d, &S->X);
+    if ((S->has_y = P->y_domain.present))
+        games_space_from_params(&P->y_domain, S->e, &S->Y);
+    project(S, S->z, 2);
     if (field(S, S->z, S->v, &S->f) != GAMES_EXPR_OK) {
         minmax_fini(S);
         return ms_fail(err, MS_ENUMERIC, "x0", "payoff or gradient not finite at the start");
     }
     memcpy(S->vp, S->v, S->n * sizeof(double)); /* OGDA: v(z₋₁) = v(z₀) */
-    S->v0 = S->vnorm = norm(S->v, S->n);
-    S->converged = S->vnorm <= P->tol;
+    S->vnorm = norm(S->v, S->n);
+    S->v0 = S->res = residual(S);
+    S->converged = S->res <= P->tol;
     return MS_OK;
 }
 
@@ -234,20 +332,25 @@ static int method_step(minmax_state *S) {
     case GAMES_M_GDA:
         for (size_t k = 0; k < n; k++)
             S->z[k] -= eta * S->v[k];
+        project(S, S->z, 2);
         break;
     case GAMES_M_ALT_GDA:
         for (size_t k = 0; k < d; k++)
             S->z[k] -= eta * S->v[k];
+        project(S, S->z, 0);
         rc = field(S, S->z, S->vh, &f);
         for (size_t k = d; k < n; k++)
             S->z[k] -= eta * S->vh[k];
+        project(S, S->z, 1);
         break;
     case GAMES_M_EXTRAGRADIENT:
         for (size_t k = 0; k < n; k++)
             S->zh[k] = S->z[k] - eta * S->v[k];
+        project(S, S->zh, 2);
         rc = field(S, S->zh, S->vh, &f);
         for (size_t k = 0; k < n; k++)
             S->z[k] -= eta * S->vh[k];
+        project(S, S->z, 2);
         break;
     case GAMES_M_OGDA:
         for (size_t k = 0; k < n; k++) {
@@ -255,20 +358,24 @@ static int method_step(minmax_state *S) {
             S->z[k] -= 2 * eta * vk - eta * S->vp[k];
             S->vp[k] = vk;
         }
+        project(S, S->z, 2);
         break;
     case GAMES_M_PROXIMAL_POINT: {
-        /* w ← z − η v(w) from w = z − η v(z); contractive when η·Lip(v) < 1. */
+        /* w ← Π(z − η v(w)) from w = Π(z − η v(z)); contractive when
+         * η·Lip(v) < 1 (Π is non-expansive on a convex domain). */
         for (size_t k = 0; k < n; k++)
             S->w[k] = S->z[k] - eta * S->v[k];
+        project(S, S->w, 2);
         double zn = norm(S->z, n);
         for (long long it = 0; it < P->pp_max_inner && rc == GAMES_EXPR_OK; it++) {
             rc = field(S, S->w, S->vh, &f);
+            for (size_t k = 0; k < n; k++)
+                S->zp[k] = S->z[k] - eta * S->vh[k];
+            project(S, S->zp, 2);
             double dw = 0;
-            for (size_t k = 0; k < n; k++) {
-                double nw = S->z[k] - eta * S->vh[k];
-                dw += (nw - S->w[k]) * (nw - S->w[k]);
-                S->w[k] = nw;
-            }
+            for (size_t k = 0; k < n; k++)
+                dw += (S->zp[k] - S->w[k]) * (S->zp[k] - S->w[k]);
+            memcpy(S->w, S->zp, n * sizeof(double));
             if (sqrt(dw) <= 1e-12 * (1 + zn))
                 break;
         }
@@ -292,21 +399,23 @@ static ms_status minmax_step(void *state, const ms_ctx *ctx, ms_progress *prog, 
             return ms_fail(err, MS_ENUMERIC, "payoff", "%s at iteration %zu",
                            rc == GAMES_EXPR_DOMAIN ? "outside its domain" : "not finite", S->iter);
         S->vnorm = norm(S->v, S->n);
-        if (S->vnorm <= P->tol)
+        S->res = residual(S);
+        if (S->res <= P->tol)
             S->converged = 1;
-        else if (S->vnorm > 1e6 * fmax(S->v0, 1e-300))
+        else if (S->res > 1e6 * fmax(S->v0, 1e-300))
             S->diverged = 1;
         /* The observed factor is measured over the second half of the run. */
         if (S->iter == (size_t)(P->max_iter / 2) || S->iter == 1) {
-            S->log_v_first = log(S->vnorm);
+            S->log_v_first = log(S->res);
             S->log_first_iter = S->iter;
         }
-        S->log_v_last = log(fmax(S->vnorm, 1e-300));
+        S->log_v_last = log(fmax(S->res, 1e-300));
     }
     prog->iteration = S->iter;
     prog->fraction = (double)S->iter / (double)P->max_iter;
     ms_progress_set(prog, "f", S->f);
     ms_progress_set(prog, "grad_norm", S->vnorm);
+    ms_progress_set(prog, "residual", S->res);
     if (P->reference.v) {
         double s = 0;
         for (size_t k = 0; k < S->n; k++)
@@ -394,11 +503,13 @@ static ms_status minmax_result(void *state, ms_value *out, ms_err *err) {
     ms_obj_vec(out, "y", S->z + S->d, S->e, 1);
     ms_obj_num(out, "f", S->f);
     ms_obj_num(out, "grad_norm", S->vnorm);
+    ms_obj_num(out, "residual", S->res);
     ms_obj_int(out, "iterations", (long long)S->iter);
     ms_obj_bool(out, "converged", S->converged);
     ms_obj_bool(out, "diverged", S->diverged);
     ms_obj_str(out, "method", games_method_names[S->P->method]);
-    /* Observed per-step factor of ‖v‖ over the second half of the run. */
+    /* Observed per-step factor of the residual (‖v‖ without domains) over
+     * the second half of the run. */
     if (S->iter > S->log_first_iter)
         ms_obj_num(out, "observed_factor",
                    exp((S->log_v_last - S->log_v_first) / (double)(S->iter - S->log_first_iter)));
@@ -413,16 +524,22 @@ const ms_kind games_minmax_kind = {
     .description =
         "Runs gradient descent-ascent (simultaneous or alternating), extragradient, optimistic "
         "GDA or the proximal point method on a smooth zero-sum game min_x max_y f(x, y) given as "
-        "an expression or a quadratic, then analyses the final point (Wang & Chizat, "
+        "an expression or a quadratic, optionally constrained to domains x_domain / y_domain "
+        "(box, ball, sphere, torus: each update is projected, the proximal point solves "
+        "w = P(z - eta v(w)), and runs stop on the natural residual |z - P(z - eta v)|/eta), "
+        "then analyses the final point (Wang & Chizat, "
         "arXiv:2305.17275): the game Jacobian J of v = (grad_x f, -grad_y f), its symmetric part "
         "S and antisymmetric part A, their spectra, whether the point is a local Nash "
         "equilibrium, the average curvature tr(S)/dim against the minimum, how far the "
         "eigenvectors of A are from the kernel of S, and each method's predicted per-step "
-        "contraction next to the observed one. Result: x, y, f, grad_norm, iterations, converged, "
-        "diverged, method, observed_factor (per-step factor of |v| over the second half of the "
-        "run), diagnostics {at, jacobian, eig_J_re, eig_J_im, eig_S, eig_hess_xx, eig_hess_yy, "
+        "contraction next to the observed one. Result: x, y, f, grad_norm, residual (= grad_norm "
+        "without domains), iterations, converged, diverged, method, observed_factor (per-step "
+        "factor of the residual over the second half of the run), diagnostics {at, jacobian, "
+        "eig_J_re, eig_J_im, eig_S, eig_hess_xx, eig_hess_yy, "
         "is_local_nash, min_re_eig_J, mean_eig_S, min_eig_S, general_position, methods: "
-        "[{method, eta, spectral_radius, rate_per_time}]}. Progress: f, grad_norm, dist_to_ref.",
+        "[{method, eta, spectral_radius, rate_per_time}]} (the unconstrained linearisation). "
+        "Expression payoffs are admitted only when their estimated work is within expr_budget. "
+        "Progress: f, grad_norm, residual, dist_to_ref.",
     .params = &minmax_fields,
     .example = "{\"payoff\": \"x1*y1 + 0.1*x1^2\", \"x0\": [1.0], \"y0\": [0.5], "
                "\"method\": \"extragradient\", \"eta\": 0.2, \"max_iter\": 500}",

@@ -4,6 +4,7 @@
 #ifndef GAMES_MINMAX_INTERNAL_H
 #define GAMES_MINMAX_INTERNAL_H
 
+#include "games_space_params.h"
 #include "ms_params.h"
 
 typedef struct games_minmax_quad {
@@ -21,6 +22,8 @@ typedef struct games_minmax_params {
     long long seed, threads, max_iter, pp_max_inner;
     int diagnostics;
     int diagnose_at; /* 0 final, 1 reference */
+    games_space_params x_domain, y_domain;
+    double expr_budget;
 } games_minmax_params;
 
 #endif

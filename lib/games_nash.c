@@ -58,8 +58,10 @@ typedef struct nash_state {
     int fixed_lp;  /* fixed support solved exactly by the simplex */
 } nash_state;
 
-static size_t default_K(games_nash_method m) {
-    switch (m) {
+size_t games_nash__inner_steps(const games_nash_params *P) {
+    if (P->inner_steps != MS_INT_ABSENT)
+        return (size_t)P->inner_steps;
+    switch (games_nash__method(P)) {
     case NASH_MIRROR_DESCENT:
     case NASH_CP_MDA:
         return 1;
@@ -159,7 +161,8 @@ static void initial_atoms(const games_space *sp, const ms_measure *given, size_t
         }
         return;
     }
-    if (!random && games_space_init_grid(sp, count, NULL) == count) { /* see atom_count */
+    if (!random &&
+        games_space_init_grid(sp, count, NULL) == count) { /* see games_nash__atom_count */
         games_space_init_grid(sp, count, x);
     } else {
         for (size_t i = 0; i < count; i++)
@@ -169,8 +172,8 @@ static void initial_atoms(const games_space *sp, const ms_measure *given, size_t
         w[i] = 1.0 / (double)count;
 }
 
-static size_t atom_count(const games_space *sp, const ms_measure *given, long long want,
-                         int random) {
+size_t games_nash__atom_count(const games_space *sp, const ms_measure *given, long long want,
+                              int random) {
     if (given->weights)
         return given->n;
     if (random)
@@ -235,16 +238,16 @@ static ms_status init_continuous(nash_state *S, const ms_ctx *ctx, ms_err *err) 
     if (net) {
         net_spaces(S);
     } else {
-        games_nash__space(&P->game.x_space, &S->X);
-        games_nash__space(&P->game.y_space, &S->Y);
+        games_space_from_params(&P->game.x_space, 0, &S->X);
+        games_space_from_params(&P->game.y_space, 0, &S->Y);
     }
     ms_status s = games_nash__payoff(&P->game, P->seed, &S->X, &S->Y, &S->pay, err);
     if (s != MS_OK)
         return s;
     S->have_pay = 1;
     if (!net) {
-        S->m = atom_count(&S->X, &P->x_init, P->particles_x, P->init == 1);
-        S->n = atom_count(&S->Y, &P->y_init, P->particles_y, P->init == 1);
+        S->m = games_nash__atom_count(&S->X, &P->x_init, P->particles_x, P->init == 1);
+        S->n = games_nash__atom_count(&S->Y, &P->y_init, P->particles_y, P->init == 1);
     }
     size_t nt = (size_t)ms_ctx_threads(ctx);
     if (games_cp_init(&S->cp, &S->pay, &S->X, &S->Y, S->m, S->n, nt) != MS_OK)
@@ -264,11 +267,10 @@ static ms_status init_continuous(nash_state *S, const ms_ctx *ctx, ms_err *err) 
     S->cp.K = S->K;
     S->cp.true_prox = P->true_prox;
     set_steps(S);
-    games_br_opts o = {0, (size_t)P->ni_grid_max, (size_t)P->ni_starts, 8, 50};
-    o.grid_step = !isnan(P->ni_grid_step) ? P->ni_grid_step : 1e-3 * games_space_extent(&S->X);
+    games_br_opts o = games_nash__br_opts(P, &S->X);
     if (games_br_init(&S->brx, &S->X, S->m, &o, (unsigned long long)P->seed, 2) != MS_OK)
         return ms_fail(err, MS_ENOMEM, "", "best-response workspaces");
-    o.grid_step = !isnan(P->ni_grid_step) ? P->ni_grid_step : 1e-3 * games_space_extent(&S->Y);
+    o = games_nash__br_opts(P, &S->Y);
     if (games_br_init(&S->bry, &S->Y, S->n, &o, (unsigned long long)P->seed, 3) != MS_OK)
         return ms_fail(err, MS_ENOMEM, "", "best-response workspaces");
     S->hist_cap = S->max_iter / S->ni_every + 2;
@@ -321,7 +323,7 @@ static ms_status nash_init(void *state, const void *params, const ms_ctx *ctx, m
     memset(S, 0, sizeof *S);
     S->P = params;
     S->method = games_nash__method(S->P);
-    S->K = S->P->inner_steps != MS_INT_ABSENT ? (size_t)S->P->inner_steps : default_K(S->method);
+    S->K = games_nash__inner_steps(S->P);
     S->max_iter = (size_t)S->P->max_iter;
     S->ni_every =
         S->P->ni_every > 0 ? (size_t)S->P->ni_every : (S->max_iter >= 50 ? S->max_iter / 50 : 1);
@@ -660,10 +662,9 @@ static size_t nash_memory(const void *params) {
     const games_game_params *g = &P->game;
     size_t d = GAMES_SPACE_MAX_DIM, e = GAMES_SPACE_MAX_DIM;
     if (!games_nash__is_net(g) && g->x_space.present && g->y_space.present) {
-        long long dx = g->x_space.type == GAMES_BOX ? (long long)g->x_space.low.n : g->x_space.dim;
-        long long dy = g->y_space.type == GAMES_BOX ? (long long)g->y_space.low.n : g->y_space.dim;
-        d = dx >= 1 && dx <= GAMES_SPACE_MAX_DIM ? (size_t)dx : d;
-        e = dy >= 1 && dy <= GAMES_SPACE_MAX_DIM ? (size_t)dy : e;
+        size_t dx = games_space_params_dim(&g->x_space), dy = games_space_params_dim(&g->y_space);
+        d = dx ? dx : d;
+        e = dy ? dy : e;
     }
     size_t m = P->x_init.weights ? P->x_init.n : (size_t)P->particles_x;
     size_t n = P->y_init.weights ? P->y_init.n : (size_t)P->particles_y;
@@ -686,9 +687,12 @@ const ms_kind games_nash_kind = {
     .description =
         "A mixed Nash equilibrium of a two-player zero-sum game where x minimises and y "
         "maximises the payoff. Matrix games: exact linear programming (simplex) or entropic "
-        "mirror prox (Nemirovski 2004). Continuous games on tori, boxes, spheres and balls, with "
+        "mirror prox (Nemirovski 2004). Continuous games on tori, boxes, spheres, balls and "
+        "euclidean spaces (R^d with a search box for initial atoms and best responses), with "
         "a payoff expression or a built-in family: conic particle mirror prox, MDA and proximal "
         "point (Wang & Chizat, arXiv:2211.01280), or weights-only mirror prox on fixed atoms. "
+        "Expression payoffs are admitted only when their estimated work (tape nodes x (d+e+1) x "
+        "pair evaluations of the run, gap searches included) is within expr_budget. "
         "The Nikaido-Isoda gap of the returned strategies is reported; for continuous games the "
         "best responses are searched (grid + gradient ascent, or random starts), and "
         "nash_gap_is_lower_bound says when no full grid was used. Result: x, y (measures; for a "

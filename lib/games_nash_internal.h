@@ -4,19 +4,13 @@
 #ifndef GAMES_NASH_INTERNAL_H
 #define GAMES_NASH_INTERNAL_H
 
+#include "games_br.h"
+#include "games_expr.h"
 #include "games_payoff.h"
 #include "games_space.h"
+#include "games_space_params.h"
 #include "ms_kind.h"
 #include "ms_params.h"
-
-typedef struct games_space_params {
-    int present;
-    int type; /* games_space_type */
-    long long dim;
-    double period;
-    ms_vec low, high;
-    double radius;
-} games_space_params;
 
 typedef struct games_game_params {
     int present;
@@ -61,13 +55,12 @@ typedef struct games_nash_params {
     long long ni_every, ni_grid_max, ni_starts, report_every, max_halvings;
     double ni_grid_step, tau_agg, tol_local, eta_pos_x;
     long long patience;
+    double expr_budget;
 } games_nash_params;
 
 extern const ms_fields games_nash__fields;
 ms_status games_nash__check(const void *params, ms_errlist *errs);
 
-/* Strategy space from its params (already checked). */
-void games_nash__space(const games_space_params *sp, games_space *out);
 /* Payoff of a continuous game (already checked). */
 ms_status games_nash__payoff(const games_game_params *g, long long job_seed, const games_space *X,
                              const games_space *Y, games_payoff *out, ms_err *err);
@@ -75,5 +68,19 @@ ms_status games_nash__payoff(const games_game_params *g, long long job_seed, con
 int games_nash__is_net(const games_game_params *g);
 /* The method `auto` resolves to. */
 games_nash_method games_nash__method(const games_nash_params *P);
+/* Inner steps K (inner_steps or the method's default). */
+size_t games_nash__inner_steps(const games_nash_params *P);
+/* Atoms a player starts with: the given measure's, `want` random ones, or
+ * the grid's count (see games_nash.c). */
+size_t games_nash__atom_count(const games_space *sp, const ms_measure *given, long long want,
+                              int random);
+/* Best-response search settings on a space (the 8 best candidates refined
+ * by at most 50 ascent steps). */
+games_br_opts games_nash__br_opts(const games_nash_params *P, const games_space *sp);
+/* Estimated work of a payoff expression over a whole run (games.md §2,
+ * admission), in tape nodes × (d + e + 1) units; *per_iter and *in_gaps
+ * receive the pair evaluations per iteration and in all gap searches. */
+double games_nash__expr_work(const games_nash_params *P, const games_expr *ex, const games_space *X,
+                             const games_space *Y, double *per_iter, double *in_gaps);
 
 #endif

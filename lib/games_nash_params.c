@@ -17,24 +17,6 @@
 #define F_INT(st, name, flags, lo, hi, def, doc) \
     { #name, MS_F_INT, offsetof(st, name), flags, lo, hi, def, NULL, NULL, NULL, 0, doc }
 
-static const char *const space_types[] = {"torus", "box", "sphere", "ball", NULL};
-
-static const ms_field space_f[] = {
-    {"type", MS_F_ENUM, offsetof(games_space_params, type), MS_FF_REQUIRED, 0, 0, NAN_, NULL,
-     space_types, NULL, 0,
-     "torus [0, period)^dim (coordinates wrap), box [low, high] (clamped), sphere (unit sphere "
-     "in R^dim) or ball (radius)."},
-    F_INT(games_space_params, dim, MS_FF_MIN | MS_FF_MAX, 1, GAMES_SPACE_MAX_DIM, NAN_,
-          "Dimension (torus, sphere: ambient, ball); for a box, the length of low/high."),
-    F_DOUBLE(games_space_params, period, MS_FF_MIN_EXCL, 0, 0, 1.0, "Torus period."),
-    {"low", MS_F_VEC, offsetof(games_space_params, low), 0, 0, 0, NAN_, NULL, NULL, NULL,
-     GAMES_SPACE_MAX_DIM, "Box: lower corner."},
-    {"high", MS_F_VEC, offsetof(games_space_params, high), 0, 0, 0, NAN_, NULL, NULL, NULL,
-     GAMES_SPACE_MAX_DIM, "Box: upper corner (high > low per coordinate)."},
-    F_DOUBLE(games_space_params, radius, MS_FF_MIN_EXCL, 0, 0, 1.0, "Ball radius."),
-};
-static const ms_fields space_fields = MS_FIELDS(games_space_params, space_f);
-
 static const ms_field game_f[] = {
     {"matrix", MS_F_MAT, offsetof(games_game_params, matrix), 0, 0, 0, NAN_, NULL, NULL, NULL,
      4000000, "A finite game: loss matrix, row i / column j; the row player (x) minimises."},
@@ -78,9 +60,9 @@ static const ms_field game_f[] = {
     F_INT(games_game_params, adversaries, MS_FF_MIN | MS_FF_MAX, 1, 10000, 10,
           "dro_2nn: adversary particles per sample."),
     {"x_space", MS_F_OBJECT, offsetof(games_game_params, x_space), 0, 0, 0, NAN_, NULL, NULL,
-     &space_fields, 0, "Strategy space of x (required for payoff and family games)."},
+     &games_space_fields, 0, "Strategy space of x (required for payoff and family games)."},
     {"y_space", MS_F_OBJECT, offsetof(games_game_params, y_space), 0, 0, 0, NAN_, NULL, NULL,
-     &space_fields, 0, "Strategy space of y (required for payoff and family games)."},
+     &games_space_fields, 0, "Strategy space of y (required for payoff and family games)."},
 };
 static const ms_fields game_fields = MS_FIELDS(games_game_params, game_f);
 
@@ -172,59 +154,15 @@ static const ms_field nash_f[] = {
           "Snapshot period of the divergence guard (restore and halve steps)."),
     F_INT(P, max_halvings, MS_FF_MIN | MS_FF_MAX, 0, 60, 8,
           "Step halvings of the divergence guard before failing."),
+    F_DOUBLE(P, expr_budget, MS_FF_MIN_EXCL, 0, 0, GAMES_EXPR_DEFAULT_BUDGET,
+             "Admission bound on the work of a payoff expression over the run (games.md §2): "
+             "tape nodes × (d + e + 1) × pair evaluations, counting K·m·n per iteration for "
+             "max_iter iterations (plus the divergence guard's replays) and every Nash-gap "
+             "search (grid or starts plus atoms against the other player's atoms, and about two "
+             "evaluations per refinement step); jobs above it are rejected at max_iter."),
 };
 #undef P
 const ms_fields games_nash__fields = MS_FIELDS(games_nash_params, nash_f);
-
-void games_nash__space(const games_space_params *sp, games_space *out) {
-    memset(out, 0, sizeof *out);
-    out->type = (games_space_type)sp->type;
-    out->period = sp->period;
-    out->radius = sp->radius;
-    if (sp->type == GAMES_BOX) {
-        out->dim = sp->low.n;
-        memcpy(out->low, sp->low.v, sp->low.n * sizeof(double));
-        memcpy(out->high, sp->high.v, sp->high.n * sizeof(double));
-    } else {
-        out->dim = (size_t)sp->dim;
-    }
-}
-
-static void check_space(const games_space_params *sp, const char *name, ms_errlist *errs) {
-    char at[MS_ERR_FIELD_MAX];
-    if (sp->type == GAMES_BOX) {
-        if (!sp->low.v || !sp->high.v) {
-            snprintf(at, sizeof at, "game/%s/%s", name, sp->low.v ? "high" : "low");
-            ms_errlist_addf(errs, MS_EINVAL, at, "is required for a box");
-            return;
-        }
-        if (sp->low.n != sp->high.n || sp->low.n == 0) {
-            snprintf(at, sizeof at, "game/%s/high", name);
-            ms_errlist_addf(errs, MS_EINVAL, at, "has %zu entries, low has %zu", sp->high.n,
-                            sp->low.n);
-            return;
-        }
-        if (sp->dim != MS_INT_ABSENT && (size_t)sp->dim != sp->low.n) {
-            snprintf(at, sizeof at, "game/%s/dim", name);
-            ms_errlist_addf(errs, MS_EINVAL, at, "is %lld but low has %zu entries", sp->dim,
-                            sp->low.n);
-        }
-        for (size_t c = 0; c < sp->low.n; c++)
-            if (!(sp->high.v[c] > sp->low.v[c])) {
-                snprintf(at, sizeof at, "game/%s/high/%zu", name, c);
-                ms_errlist_addf(errs, MS_EINVAL, at, "must be > low (%.17g)", sp->low.v[c]);
-                return;
-            }
-        return;
-    }
-    if (sp->dim == MS_INT_ABSENT) {
-        snprintf(at, sizeof at, "game/%s/dim", name);
-        ms_errlist_addf(errs, MS_EINVAL, at, "is required for a %s", space_types[sp->type]);
-    } else if (sp->type == GAMES_SPHERE && sp->dim < 2) {
-        snprintf(at, sizeof at, "game/%s/dim", name);
-        ms_errlist_addf(errs, MS_EINVAL, at, "a sphere needs dim >= 2, got %lld", sp->dim);
-    }
-}
 
 /* Families' space requirements. */
 static void check_family(const games_game_params *g, ms_errlist *errs) {
@@ -246,11 +184,13 @@ static void check_family(const games_game_params *g, ms_errlist *errs) {
                 ms_errlist_addf(errs, MS_EINVAL, at, "%s needs the 1-D torus of period 1",
                                 games_family_names[g->family]);
             break;
-        case GAMES_FAM_QUARTIC:
+        case GAMES_FAM_QUARTIC: /* X = Y = R in [P1]: a box or the line */
+            if ((sp->type != GAMES_BOX && sp->type != GAMES_EUCLIDEAN) || sp->low.n != 1)
+                ms_errlist_addf(errs, MS_EINVAL, at, "quartic needs a 1-D box or euclidean space");
+            break;
         case GAMES_FAM_QUADRATIC_BOX:
             if (sp->type != GAMES_BOX || sp->low.n != 1)
-                ms_errlist_addf(errs, MS_EINVAL, at, "%s needs a 1-D box",
-                                games_family_names[g->family]);
+                ms_errlist_addf(errs, MS_EINVAL, at, "quadratic_box needs a 1-D box");
             break;
         default:
             break;
@@ -265,6 +205,53 @@ static void check_family(const games_game_params *g, ms_errlist *errs) {
                             "(2K+1)^d (2L+1)^e = %.0f Fourier terms, at most %d", terms,
                             GAMES_RF_MAX_TERMS);
     }
+}
+
+games_br_opts games_nash__br_opts(const games_nash_params *P, const games_space *sp) {
+    games_br_opts o = {0, (size_t)P->ni_grid_max, (size_t)P->ni_starts, 8, 50};
+    o.grid_step = !isnan(P->ni_grid_step) ? P->ni_grid_step : 1e-3 * games_space_extent(sp);
+    return o;
+}
+
+/* One best-response search of a player on sp with `own` atoms against
+ * `other` atoms: the grid (or random starts) and its own atoms, values
+ * only, then `refine` candidates by at most `refine_steps` Armijo ascent
+ * steps with gradients, each about two evaluations (the step doubles after
+ * an accepted trial and halves after a rejected one), plus one to start. */
+static double br_pairs(const games_nash_params *P, const games_space *sp, double own,
+                       double other) {
+    games_br_opts o = games_nash__br_opts(P, sp);
+    size_t g = games_space_search_grid(sp, o.grid_step, o.grid_max, NULL);
+    double base = g ? (double)g : (double)o.starts;
+    return (base + own) * other + (double)o.refine * (1 + 2 * (double)o.refine_steps) * other;
+}
+
+double games_nash__expr_work(const games_nash_params *P, const games_expr *ex, const games_space *X,
+                             const games_space *Y, double *per_iter, double *in_gaps) {
+    double m = (double)games_nash__atom_count(X, &P->x_init, P->particles_x, P->init == 1);
+    double n = (double)games_nash__atom_count(Y, &P->y_init, P->particles_y, P->init == 1);
+    games_nash_method method = games_nash__method(P);
+    double T = (double)P->max_iter;
+    double every = P->ni_every > 0 ? (double)P->ni_every : (T >= 50 ? floor(T / 50) : 1);
+    double gap = br_pairs(P, X, m, n) + br_pairs(P, Y, n, m), setup = 0, gaps;
+    if (method == NASH_FIXED_SUPPORT) {
+        /* The matrix f(x_i, y_j) once; the weights' steps evaluate nothing.
+         * The simplex (max_iter pivots) has one gap at the end. */
+        *per_iter = 0;
+        setup = m * n;
+        gaps = P->fixed_solver == 1 ? 2 : floor(T / every) + 2;
+    } else {
+        /* K gradient evaluations of every pair per iteration; the guard
+         * may replay up to report_every iterations per halving; each gap
+         * also re-evaluates the current state's fields (m·n). */
+        *per_iter = (double)games_nash__inner_steps(P) * m * n;
+        T += (double)P->max_halvings * (double)P->report_every;
+        gaps = floor(T / every) + 2 + (P->tol_local > 0 ? floor(T / (double)P->patience) : 0);
+        gap += m * n;
+    }
+    *in_gaps = gaps * gap;
+    double per_eval = (double)games_expr_length(ex) * (double)(X->dim + Y->dim + 1);
+    return per_eval * (*per_iter * T + *in_gaps + setup);
 }
 
 games_nash_method games_nash__method(const games_nash_params *P) {
@@ -300,7 +287,7 @@ static void check_init(const ms_measure *m, const games_space_params *sp, const 
                        ms_errlist *errs) {
     if (!m->weights)
         return;
-    size_t dim = sp->type == GAMES_BOX ? sp->low.n : (size_t)sp->dim;
+    size_t dim = games_space_params_dim(sp);
     char at[MS_ERR_FIELD_MAX];
     if (!m->points || m->d != dim) {
         snprintf(at, sizeof at, "%s/points", name);
@@ -384,22 +371,31 @@ ms_status games_nash__check(const void *params, ms_errlist *errs) {
         ms_errlist_addf(errs, MS_EINVAL, "game/y_space", "is required for payoff and family games");
     if (!g->x_space.present || !g->y_space.present)
         return MS_EINVAL;
-    check_space(&g->x_space, "x_space", errs);
-    check_space(&g->y_space, "y_space", errs);
+    games_space_params_check(&g->x_space, "game/x_space", 0, errs);
+    games_space_params_check(&g->y_space, "game/y_space", 0, errs);
     if (errs->n + errs->dropped > before)
         return MS_EINVAL;
     if (g->family >= 0)
         check_family(g, errs);
     if (g->payoff) {
         games_space X, Y;
-        games_nash__space(&g->x_space, &X);
-        games_nash__space(&g->y_space, &Y);
+        games_space_from_params(&g->x_space, 0, &X);
+        games_space_from_params(&g->y_space, 0, &Y);
         games_expr *ex = NULL;
         ms_err e;
         if (games_expr_compile(g->payoff, X.dim, Y.dim, (const char *const *)g->params.names,
                                g->params.values, g->params.n, "game/payoff", "game/params", &ex,
-                               NULL, &e) != MS_OK)
+                               NULL, &e) != MS_OK) {
             ms_errlist_add(errs, &e);
+        } else {
+            double it, gaps, w = games_nash__expr_work(P, ex, &X, &Y, &it, &gaps);
+            if (w > P->expr_budget)
+                ms_errlist_addf(errs, MS_EINVAL, "max_iter",
+                                "estimated payoff work %.3g exceeds expr_budget %.3g: %zu tape "
+                                "nodes × (d+e+1) per evaluation, %.3g pair evaluations per "
+                                "iteration, %.3g in Nash-gap searches",
+                                w, P->expr_budget, games_expr_length(ex), it, gaps);
+        }
         games_expr_free(ex);
     }
     check_init(&P->x_init, &g->x_space, "x_init", errs);

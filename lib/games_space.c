@@ -57,6 +57,8 @@ void games_space_retract(const games_space *sp, double *z) {
     case GAMES_BALL:
         project_ball(z, d, sp->radius);
         break;
+    case GAMES_EUCLIDEAN:
+        break;
     case GAMES_SAMPLES: {
         double k = nearbyint(z[0]), hi = (double)sp->n_samples - 1;
         z[0] = k < 0 ? 0 : k > hi ? hi : k;
@@ -129,6 +131,7 @@ void games_space_sample(const games_space *sp, ms_rng *rng, double *z) {
             z[c] = sp->period * ms_rng_uniform(rng);
         break;
     case GAMES_BOX:
+    case GAMES_EUCLIDEAN:
         for (size_t c = 0; c < d; c++)
             z[c] = sp->low[c] + (sp->high[c] - sp->low[c]) * ms_rng_uniform(rng);
         break;
@@ -156,7 +159,8 @@ double games_space_extent(const games_space *sp) {
     switch (sp->type) {
     case GAMES_TORUS:
         return sp->period;
-    case GAMES_BOX: {
+    case GAMES_BOX:
+    case GAMES_EUCLIDEAN: {
         double w = 0;
         for (size_t c = 0; c < sp->dim; c++)
             w = fmax(w, sp->high[c] - sp->low[c]);
@@ -196,7 +200,7 @@ static void tensor_point(const games_space *sp, size_t idx, size_t N, int inclus
         if (sp->type == GAMES_TORUS) {
             lo = 0;
             hi = sp->period;
-        } else if (sp->type == GAMES_BOX) {
+        } else if (sp->type == GAMES_BOX || sp->type == GAMES_EUCLIDEAN) {
             lo = sp->low[c];
             hi = sp->high[c];
         } else {

@@ -4,7 +4,7 @@
  * What it is for: the retraction applied after every position update
  * (torus: wrap into [0, period); box: clamp; sphere: renormalise after a
  * step along the tangent projection of the gradient; ball: radial
- * projection), distances (periodic on the torus), uniform sampling and the
+ * projection; euclidean: none), distances (periodic on the torus), uniform sampling and the
  * grids used for initialisation and for best-response searches.
  *
  * What it is not for: payoffs (games_payoff.h) or searches (games_br.h).
@@ -31,6 +31,7 @@ typedef enum {
     GAMES_BOX,
     GAMES_SPHERE,
     GAMES_BALL,
+    GAMES_EUCLIDEAN, /* R^dim, no retraction; low/high: the search box */
     GAMES_SAMPLES,
     GAMES_SIGNED_SPHERE
 } games_space_type;
@@ -39,7 +40,7 @@ typedef struct games_space {
     games_space_type type;
     size_t dim;
     double period;                                              /* torus */
-    double low[GAMES_SPACE_MAX_DIM], high[GAMES_SPACE_MAX_DIM]; /* box */
+    double low[GAMES_SPACE_MAX_DIM], high[GAMES_SPACE_MAX_DIM]; /* box, euclidean */
     double radius;                                              /* ball, samples */
     size_t n_samples;                                           /* samples */
 } games_space;
@@ -55,7 +56,8 @@ double games_space_dist2(const games_space *sp, const double *a, const double *b
 void games_space_diff(const games_space *sp, const double *a, const double *b, double *out);
 /* A uniformly random point. */
 void games_space_sample(const games_space *sp, ms_rng *rng, double *z);
-/* A length scale of the space (period, largest box side, 2, 2·radius). */
+/* A length scale of the space (period, largest box side, 2, 2·radius;
+ * euclidean: the largest side of its search box). */
 double games_space_extent(const games_space *sp);
 
 /* Grids. For initialisation with about `m` atoms: returns the number of
@@ -67,8 +69,8 @@ size_t games_space_init_grid(const games_space *sp, size_t m, double *z);
 /* Best-response grid of step about h (coarsened so that it has at most
  * max_points points): returns the number of points, 0 when the space has
  * no grid in this dimension (then searches use random starts). Writes the
- * points when z is not NULL. Torus: k·period/N; box and ball: inclusive
- * ends; sphere: circle (dim 2) or Fibonacci lattice (dim 3). */
+ * points when z is not NULL. Torus: k·period/N; box, ball and the search
+ * box of a euclidean space: inclusive ends; sphere: circle (dim 2) or Fibonacci lattice (dim 3). */
 size_t games_space_search_grid(const games_space *sp, double h, size_t max_points, double *z);
 
 /* Greedy aggregation of an atomic measure (games.md §3): the heaviest

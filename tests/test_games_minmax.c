@@ -276,6 +276,201 @@ static void minmax_rejects_bad_input(void **st) {
     ms_params_free(games_minmax_kind.params, &P);
 }
 
+static void set_box(games_space_params *sp, double lo, double hi) {
+    sp->present = 1;
+    sp->type = GAMES_BOX;
+    ms_vec_alloc(&sp->low, 1);
+    ms_vec_alloc(&sp->high, 1);
+    sp->low.v[0] = lo;
+    sp->high.v[0] = hi;
+}
+
+static double coord(const ms_value *r, const char *who, size_t k) {
+    size_t a, b;
+    return ms_value_data(ms_value_get(r, who), &a, &b)[k];
+}
+
+/* Runs every method on P (domains set) from its x0, y0 with η = 0.1 to the
+ * residual 1e-11 and checks the final point against z* (x then y) and ‖v‖
+ * there; then runs 1..25 iterations and checks that each final iterate is
+ * `inside` the domain (the invariant). Frees P. */
+static void projected_runs(mm_params *P, const double *zstar, double vstar,
+                           int (*inside)(const ms_value *r)) {
+    size_t d = P->x0.n, e = P->y0.n;
+    for (int m = 0; m <= GAMES_M_PROXIMAL_POINT; m++) {
+        P->method = m;
+        P->eta = 0.1;
+        P->max_iter = 3000;
+        P->tol = 1e-11;
+        P->diagnostics = 0;
+        ms_value *r = run(P);
+        print_message("%s: x1 %.15f y1 %.15f f %.15f |v| %.9g residual %.3g iterations %g\n",
+                      games_method_names[m], coord(r, "x", 0), coord(r, "y", 0),
+                      ms_value_getnum(r, "f"), ms_value_getnum(r, "grad_norm"),
+                      ms_value_getnum(r, "residual"), ms_value_getnum(r, "iterations"));
+        assert_int_equal(ms_value_num(ms_value_get(r, "converged")), 1);
+        for (size_t k = 0; k < d + e; k++)
+            assert_close(coord(r, k < d ? "x" : "y", k < d ? k : k - d), zstar[k], 0, 1e-9);
+        assert_close(ms_value_getnum(r, "grad_norm"), vstar, 0, 1e-8);
+        ms_value_free(r);
+        for (long long k = 1; k <= 25; k++) {
+            P->max_iter = k;
+            r = run(P);
+            assert_true(inside(r));
+            ms_value_free(r);
+        }
+    }
+    ms_params_free(games_minmax_kind.params, P);
+}
+
+static int in_box(const ms_value *r) {
+    double x = coord(r, "x", 0);
+    return x >= -1 && x <= 1;
+}
+
+static int in_ball(const ms_value *r) {
+    double y1 = coord(r, "y", 0), y2 = coord(r, "y", 1);
+    return y1 * y1 + y2 * y2 <= 1 + 1e-14;
+}
+
+/* Projection on a box (§7.1's Π). f = ½x² − ½y² + xy − 4x, x ∈ [−1, 1],
+ * y ∈ R. Unconstrained saddle: ∂ₓf = x + y − 4 = 0, ∂ᵧf = x − y = 0, so
+ * (2, 2), outside the box. Constrained: y's best response to x is y = x,
+ * so x minimises max_y f = x² − 4x over [−1, 1], decreasing there: x = 1,
+ * y = 1. KKT: x at its upper bound needs ∂ₓf = 1 + 1 − 4 = −2 ≤ 0 (true)
+ * and y interior needs ∂ᵧf = 0 (true); f* = ½ − ½ + 1 − 4 = −3 and
+ * ‖v(z*)‖ = |∂ₓf| = 2 while the natural residual is 0. From x0 = 3
+ * (projected to 1 first), y0 = −2, every method converges (J = [[1, 1],
+ * [−1, 1]], eigenvalues 1 ± i: strongly monotone). */
+static void minmax_projected_box_saddle(void **st) {
+    (void)st;
+    const double z0[2] = {3, -2}, zstar[2] = {1, 1};
+    mm_params P;
+    defaults(&P, "0.5*x1^2 - 0.5*y1^2 + x1*y1 - 4*x1", z0, 1, 1);
+    set_box(&P.x_domain, -1, 1);
+    projected_runs(&P, zstar, 2, in_box);
+    /* f at the saddle. */
+    defaults(&P, "0.5*x1^2 - 0.5*y1^2 + x1*y1 - 4*x1", z0, 1, 1);
+    set_box(&P.x_domain, -1, 1);
+    P.diagnostics = 0;
+    ms_value *r = run(&P);
+    assert_close(ms_value_getnum(r, "f"), -3, 0, 1e-9);
+    ms_value_free(r);
+    ms_params_free(games_minmax_kind.params, &P);
+}
+
+/* Projection on a ball: f = ½(x − 1)² + 3y₁ + 4y₂ − 0.05‖y‖², ‖y‖ ≤ 1.
+ * For ‖y‖ = ρ the y-terms are at most 5ρ − 0.05ρ² (direction (3, 4)/5),
+ * increasing on [0, 1]: y* = (0.6, 0.8), x* = 1; v(z*) = (0, −2.94, −3.92),
+ * ‖v‖ = 0.98 × 5 = 4.9. */
+static void minmax_projected_ball_saddle(void **st) {
+    (void)st;
+    const double z0[3] = {0, -2, 0.5}, zstar[3] = {1, 0.6, 0.8};
+    mm_params P;
+    defaults(&P, "0.5*(x1 - 1)^2 + 3*y1 + 4*y2 - 0.05*(y1^2 + y2^2)", z0, 1, 2);
+    P.y_domain.present = 1;
+    P.y_domain.type = GAMES_BALL;
+    P.y_domain.radius = 1;
+    projected_runs(&P, zstar, 4.9, in_ball);
+}
+
+static void expect_invalid(mm_params *P, const char *field, const char *words) {
+    ms_errlist errs;
+    ms_errlist_clear(&errs);
+    assert_int_equal(ms_kind_validate(&games_minmax_kind, P, &errs), MS_EINVAL);
+    int found = 0;
+    for (size_t i = 0; i < errs.n; i++)
+        if (!strcmp(errs.e[i].field, field) && strstr(errs.e[i].msg, words))
+            found = 1;
+    if (!found)
+        for (size_t i = 0; i < errs.n; i++)
+            print_error("got %s: %s\n", errs.e[i].field, errs.e[i].msg);
+    assert_true(found);
+    ms_params_free(games_minmax_kind.params, P);
+}
+
+static void minmax_rejects_bad_domains(void **st) {
+    (void)st;
+    const double z0[3] = {1, 2, 3};
+    mm_params P;
+    defaults(&P, "x1*y1", z0, 1, 2);
+    set_box(&P.x_domain, -1, 1);
+    ms_free(P.x_domain.low.v);
+    ms_vec_alloc(&P.x_domain.low, 2);
+    P.x_domain.high.n = 2; /* lengths agree with each other, not with x0 */
+    ms_free(P.x_domain.high.v);
+    ms_vec_alloc(&P.x_domain.high, 2);
+    expect_invalid(&P, "x_domain/low", "has 2 entries, the variable has 1");
+
+    defaults(&P, "x1*y1", z0, 1, 2);
+    set_box(&P.x_domain, 1, 1);
+    expect_invalid(&P, "x_domain/high/0", "must be > low");
+
+    defaults(&P, "x1*y1", z0, 1, 2);
+    P.y_domain.present = 1;
+    P.y_domain.type = GAMES_BALL;
+    P.y_domain.radius = 0;
+    expect_invalid(&P, "y_domain/radius", "");
+
+    defaults(&P, "x1*y1", z0, 1, 2);
+    P.y_domain.present = 1;
+    P.y_domain.type = GAMES_BALL;
+    P.y_domain.dim = 3;
+    expect_invalid(&P, "y_domain/dim", "the variable has 2");
+
+    defaults(&P, "x1*y1", z0, 1, 2);
+    P.x_domain.present = 1;
+    P.x_domain.type = GAMES_SPHERE;
+    expect_invalid(&P, "x_domain/dim", "sphere needs dim >= 2");
+
+    defaults(&P, "x1*y1", z0, 1, 2);
+    set_box(&P.x_domain, -1, 1);
+    P.x_domain.type = GAMES_EUCLIDEAN;
+    expect_invalid(&P, "x_domain/type", "omit");
+}
+
+/* Admission (games.md §2): x1*y1 is a tape of 3 entries (x1, y1, *) and
+ * d + e + 1 = 3, so one evaluation costs 9 units. Extragradient: 2
+ * evaluations per iteration, 1 at the start, 2(d + e) = 4 for the
+ * diagnostics' central differences: 1000 iterations → 9 × 2005 = 18045.
+ * Proximal point, pp_max_inner 100, 10 iterations: 9 × (1 + 101 × 10 + 4)
+ * = 9135. A budget equal to the estimate passes, one unit less fails at
+ * max_iter; the quadratic payoff is not an expression (no budget). */
+static void minmax_expression_budget(void **st) {
+    (void)st;
+    const double z0[2] = {1, 2};
+    const int methods[2] = {GAMES_M_EXTRAGRADIENT, GAMES_M_PROXIMAL_POINT};
+    const long long iters[2] = {1000, 10};
+    const double work[2] = {9.0 * 2005, 9.0 * 1015};
+    for (int k = 0; k < 2; k++)
+        for (int over = 0; over < 2; over++) {
+            mm_params P;
+            defaults(&P, "x1*y1", z0, 1, 1);
+            P.method = methods[k];
+            P.max_iter = iters[k];
+            P.expr_budget = over ? work[k] - 1 : work[k];
+            if (over) {
+                expect_invalid(&P, "max_iter", "exceeds expr_budget");
+                continue;
+            }
+            ms_errlist errs;
+            ms_errlist_clear(&errs);
+            assert_int_equal(ms_kind_validate(&games_minmax_kind, &P, &errs), MS_OK);
+            ms_params_free(games_minmax_kind.params, &P);
+        }
+    mm_params P;
+    defaults(&P, NULL, z0, 1, 1);
+    P.quadratic.present = 1;
+    ms_mat_alloc(&P.quadratic.P, 1, 1);
+    ms_mat_alloc(&P.quadratic.B, 1, 1);
+    ms_mat_alloc(&P.quadratic.Q, 1, 1);
+    P.expr_budget = 1;
+    ms_errlist errs;
+    ms_errlist_clear(&errs);
+    assert_int_equal(ms_kind_validate(&games_minmax_kind, &P, &errs), MS_OK);
+    ms_params_free(games_minmax_kind.params, &P);
+}
+
 static void minmax_survives_allocation_failures(void **st) {
     (void)st;
     const double z0[2] = {1, 2};
@@ -306,6 +501,10 @@ int main(void) {
         cmocka_unit_test(minmax_ogda_and_alternating_match_prediction),
         cmocka_unit_test(minmax_jacobian_of_an_expression),
         cmocka_unit_test(minmax_rejects_bad_input),
+        cmocka_unit_test(minmax_projected_box_saddle),
+        cmocka_unit_test(minmax_projected_ball_saddle),
+        cmocka_unit_test(minmax_rejects_bad_domains),
+        cmocka_unit_test(minmax_expression_budget),
         cmocka_unit_test(minmax_survives_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -332,6 +332,101 @@ static void nash_quartic(void **st) {
     ms_params_free(games_nash_kind.params, &P);
 }
 
+/* The quartic game on the line (games.md §2: X = Y = R): a euclidean space
+ * whose search box [-0.5, 0.5] excludes the equilibrium atoms ±1. The
+ * atoms start in the search box and must leave it; the same game on the
+ * box [-0.5, 0.5] clamps them at ±0.5 instead. The reported gap searches
+ * only around the search box (then ascends freely), so it is flagged as a
+ * lower bound. */
+static void nash_quartic_on_the_line(void **st) {
+    (void)st;
+    for (int line = 0; line < 2; line++) {
+        games_nash_params P;
+        defaults(&P);
+        set_family(&P, GAMES_FAM_QUARTIC);
+        set_box(&P.game.x_space, -0.5, 0.5);
+        set_box(&P.game.y_space, -0.5, 0.5);
+        if (line)
+            P.game.x_space.type = P.game.y_space.type = GAMES_EUCLIDEAN;
+        P.particles_x = 15;
+        P.particles_y = 16;
+        P.eta_w = 0.1;
+        P.eta_pos = 0.01;
+        P.max_iter = 2500; /* the atoms travel farther than from [-2, 2)'s grid */
+        P.tau_agg = 1e-3;
+        ms_value *r = run(&P, 1);
+        double gap = ms_value_getnum(r, "nash_gap");
+        size_t k, kw;
+        const double *cx = points(r, "x_aggregated", &k);
+        const double *wx = weights(r, "x_aggregated", &kw);
+        double far = 0, mass = 0;
+        for (size_t i = 0; i < k; i++) {
+            far = fmax(far, fabs(cx[i]));
+            mass += fabs(fabs(cx[i]) - 1) < 1e-3 ? wx[i] : 0;
+        }
+        print_message(
+            "quartic (%s): value %.3g gap %.3g, farthest x atom %.6f, mass near ±1 %.6f\n",
+            line ? "euclidean" : "box", ms_value_getnum(r, "value"), gap, far, mass);
+        assert_int_equal(ms_value_num(ms_value_get(r, "nash_gap_is_lower_bound")), line);
+        if (line) {
+            /* μ* = ½(δ₋₁ + δ₁), V = 0 (§8). */
+            assert_close(ms_value_getnum(r, "value"), 0, 0, 1e-5);
+            assert_true(gap <= 1e-5);
+            assert_true(mass > 1 - 1e-4);
+        } else {
+            assert_true(far <= 0.5);
+        }
+        ms_value_free(r);
+        ms_params_free(games_nash_kind.params, &P);
+    }
+}
+
+/* Admission (games.md §2): the payoff x1*y1 compiles to a tape of 3
+ * entries (x1, y1, *) and d + e + 1 = 3, so one pair evaluation costs 9
+ * units. CP mirror prox (K = 2) with m = 4, n = 5 atoms (1-D torus grids
+ * keep the counts), max_iter T = 100 and the guard's replays 8 × 10 make
+ * 180 iterations of K·m·n = 40 pairs. Gaps every T/50 = 2 iterations:
+ * 180/2 + 2 = 92, each with m·n = 20 pairs for the current fields and two
+ * searches on a grid of step 0.25 (4 points): x: (4 + 4 own) × 5 others
+ * + 8 refined × (1 + 2·50) × 5 = 4080, y: (4 + 5) × 4 + 8 × 101 × 4 = 3268.
+ * Work = 9 × (40 × 180 + 92 × (20 + 4080 + 3268)) = 6 165 504. */
+static void nash_expression_budget(void **st) {
+    (void)st;
+    const double work = 9.0 * (40 * 180 + 92 * (20 + 4080 + 3268));
+    for (int over = 0; over < 2; over++) {
+        games_nash_params P;
+        defaults(&P);
+        P.game.present = 1;
+        P.game.payoff = ms_strdup("x1*y1");
+        set_torus(&P.game.x_space, 1);
+        set_torus(&P.game.y_space, 1);
+        P.particles_x = 4;
+        P.particles_y = 5;
+        P.max_iter = 100;
+        P.ni_grid_step = 0.25;
+        P.expr_budget = over ? work - 1 : work;
+        if (over) {
+            expect_invalid(&P, "max_iter", "6.17e+06 exceeds expr_budget");
+            continue;
+        }
+        ms_errlist errs;
+        ms_errlist_clear(&errs);
+        assert_int_equal(ms_kind_validate(&games_nash_kind, &P, &errs), MS_OK);
+        ms_params_free(games_nash_kind.params, &P);
+    }
+    /* Families are not expressions: no budget applies. */
+    games_nash_params P;
+    defaults(&P);
+    set_family(&P, GAMES_FAM_COS_DIFF);
+    set_torus(&P.game.x_space, 1);
+    set_torus(&P.game.y_space, 1);
+    P.expr_budget = 1;
+    ms_errlist errs;
+    ms_errlist_clear(&errs);
+    assert_int_equal(ms_kind_validate(&games_nash_kind, &P, &errs), MS_OK);
+    ms_params_free(games_nash_kind.params, &P);
+}
+
 /* §8 trig_2x2 hot start; returns the gap history (caller frees). */
 static ms_value *trig_2x2_run(double delta, double eta, int fixed, double horizon, long long every,
                               size_t *T) {
@@ -484,7 +579,7 @@ static void nash_random_fourier_against_grid_lp(void **st) {
         /* The grid LP, built from the same payoff. */
         games_payoff pay;
         games_space X;
-        games_nash__space(&P.game.x_space, &X);
+        games_space_from_params(&P.game.x_space, 0, &X);
         ms_err err;
         assert_int_equal(games_nash__payoff(&P.game, P.seed, &X, &X, &pay, &err), MS_OK);
         enum { N = 400 };
@@ -1000,6 +1095,8 @@ int main(void) {
         cmocka_unit_test(nash_survives_allocation_failures),
         cmocka_unit_test(nash_lyapunov_potential_decays),
         cmocka_unit_test(nash_quartic),
+        cmocka_unit_test(nash_quartic_on_the_line),
+        cmocka_unit_test(nash_expression_budget),
         cmocka_unit_test(nash_trig_2x2_particles_beat_fixed_support),
     };
     const char *filter = getenv("TEST_FILTER"); /* run one test: TEST_FILTER=name */
