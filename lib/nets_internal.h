@@ -5,9 +5,9 @@
  * forward pass and mean-field gradients (nets_twolayer.c), the synthetic
  * tasks (nets_tasks.c), Langevin noise, retractions, annealing and the
  * entropy estimate (nets_mfld.c), the bilevel inner solve (nets_bilevel.c),
- * the network certificate (nets_cert.c) and the tangent kernel
- * (nets_kernel.c). Spec: shared/docs/algorithms/mean-field.md (§ numbers
- * below refer to it).
+ * the network certificate (nets_cert.c), the tangent kernel
+ * (nets_kernel.c) and the penalised scaling path (nets_scaling_pen.c).
+ * Spec: shared/docs/algorithms/mean-field.md (§ numbers below refer to it).
  *
  * What it is not for: public API. Nothing here is stable outside lib/nets_*
  * and tests/test_nets_*.
@@ -259,5 +259,48 @@ size_t nets__cert_ws(size_t n, size_t d);
  * rows of xp (p×d); K is p×p. ws: 2·p·m doubles. */
 void nets__tangent_kernel(const nets_tl *t, const double *a, const double *w, const double *xp,
                           size_t p, double *K, double *ws);
+
+/* ---- penalised scaling path (B), nets_scaling_pen.c (§6) --------------
+ * J(u) = (1/m) Σ_i |u_i − u0_i|² + L(f_u)/ρ over u = [a (m) | w (m×d)]
+ * (one contiguous block, u0 likewise; t's output scale must be 1), one
+ * L-BFGS iteration per call. G = m ∇J (mean-field units). */
+#define NETS_PEN_KINKS 2 /* kinks relaxed per particle */
+#define NETS_PEN_MAXD 64 /* kinks are relaxed only when d <= this */
+typedef struct nets_pen {
+    size_t n, m, d, N, pairs; /* data, particles, input dim, N = m(1+d), pairs kept */
+    double inv_rho;           /* 1/ρ */
+    /* At the current point: J, its parts, |G|_rms, |2(u−u0)|_rms + |gd/ρ|_rms */
+    double obj, loss, pen, gnorm, gscale;
+    double *g, *gd;             /* N: G and the data part gd = m ∇L (kinks relaxed) */
+    double *gb, *e;             /* N: the backward's gd; n: its residual weights */
+    size_t *kink;               /* m×NETS_PEN_KINKS: 1 + j of a kink w_i·x_j ≈ 0, or 0 */
+    double *theta;              /* m×NETS_PEN_KINKS: its coefficient in [0, 1] */
+    const double *x;            /* the data of the last grad (borrowed) */
+    double *gd_old, *u_old, *p; /* N: previous point and gd, direction */
+    double *S, *DG, *Y;         /* pairs×N: steps s, Δgd, y = 2s + Δgd/ρ */
+    double *ry, *coef;          /* pairs: 1/(sᵀy) (0: pair skipped), two-loop scratch */
+    size_t npairs, head, evals; /* pairs stored, next slot, objective evaluations */
+} nets_pen;
+/* All-or-nothing; n data rows, pairs >= 1. ρ starts at 1. */
+ms_status nets__pen_alloc(nets_pen *P, size_t n, size_t m, size_t d, size_t pairs);
+void nets__pen_free(nets_pen *P);
+/* J at u (one forward of t): sets obj, loss, pen; returns J. */
+double nets__pen_eval(nets_pen *P, nets_tl *t, const double *u, const double *u0, int nt);
+/* G at u, right after nets__pen_eval at the same u (one backward). ReLU
+ * with d <= NETS_PEN_MAXD: the terms of kinks w_i·x_j ≈ 0 (J is not
+ * differentiable there) take the coefficient in [0, 1] that minimises |G|,
+ * and iterations keep particles on kinks where that coefficient is inside. */
+void nets__pen_grad(nets_pen *P, nets_tl *t, const double *u, const double *u0, int nt);
+/* New ρ at the same point: J, G and the stored pairs are rebuilt without
+ * evaluating the network (after eval and grad at u). */
+void nets__pen_set_rho(nets_pen *P, double rho, const double *u, const double *u0);
+/* |G|_rms / (|2(u−u0)|_rms + |gd/ρ|_rms), 0 when both parts vanish. */
+double nets__pen_rel_grad(const nets_pen *P);
+/* Drop the curvature pairs. */
+void nets__pen_forget(nets_pen *P);
+/* One L-BFGS iteration with Armijo backtracking from the current point
+ * (eval and grad done): u, J, G updated. Returns 0, or 1 when no step
+ * decreased J (u and the state unchanged, pairs dropped). */
+int nets__pen_iterate(nets_pen *P, nets_tl *t, double *u, const double *u0, int nt);
 
 #endif

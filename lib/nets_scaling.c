@@ -14,8 +14,19 @@
  * modes for the square loss (spec §5). By 2-homogeneity init scale α is
  * output scale α² with time multiplied by α² (spec §5).
  *
- * What it is not for: the penalised particle version (B) of spec §6 and the
- * convex counterpart (C): not implemented yet.
+ * Two methods (spec §6): `path` is the above, (A) the optimisation path;
+ * `penalized` is (B) the scaling path by particles: for each α, from
+ * u = α ū, the minimiser of (1/m) Σ_i |u_i − α ū_i|² + L(f_u)/ρ for
+ * ρ = rho_start, rho_start·rho_factor, ..., rho_end, each stage warm-started
+ * from the last and solved by L-BFGS to a relative gradient tolerance
+ * (nets_scaling_pen.c, which says why L-BFGS). One step is one L-BFGS
+ * iteration. Same ū, grid outputs and metrics as (A), plus the final penalty
+ * (1/m) Σ|u_i − α ū_i|² (an upper bound of W_2²(μ_u, μ_0^α), identity
+ * coupling) and the per-stage gradients; no kernel-GD comparison (its steps
+ * would not be comparable). Init scale only.
+ *
+ * What it is not for: the convex counterpart (C) of spec §6: not
+ * implemented.
  */
 #include <cblas.h>
 #include <lapacke.h>
@@ -35,15 +46,20 @@ typedef struct sp_params {
     int smooth_target, scale_mode, activation;
     double step;
     long long stream_every;
+    int method;
+    double rho_start, rho_end, rho_factor, tol;
+    long long lbfgs_pairs;
 } sp_params;
 
 #define P sp_params
 static const char *const mode_choices[] = {"init", "output", NULL};
 static const char *const act_choices[] = {"relu", "tanh", "sigmoid", NULL};
+static const char *const method_choices[] = {"path", "penalized", NULL};
 static const ms_field fields[] = {
     NF_INT(seed, NF_NONNEG, 0, 0, 0, "Seed of the data (T4) and of the initial particles."),
     NF_INT(threads, NF_MINMAX, 1, 256, 1, "Threads inside one step."),
-    NF_INT(max_iter, NF_MINMAX, 1, 1e9, 20000, "Iterations at most for each alpha."),
+    NF_INT(max_iter, NF_MINMAX, 1, 1e9, 20000,
+           "Iterations at most for each alpha (penalized: L-BFGS iterations, all stages)."),
     NF_DBL(loss_tol, NF_POS, 0, 0, 1e-8, "A run stops (converged) once the train loss is below."),
     NF_MAT(x, NF_MAXN, "Training inputs n x d (default: T4, n points in [-1,1])."),
     NF_VEC(y, 0, 0, 0, NF_MAXN, "Training targets (with x)."),
@@ -60,6 +76,19 @@ static const ms_field fields[] = {
     NF_ENUM(activation, act_choices, "relu", "Activation (the bias column is always on)."),
     NF_DBL(step, NF_POS, 0, 0, 0.5, "Step eta (init mode: eta min(1, alpha^-2))."),
     NF_INT(stream_every, NF_MINMAX, 1, 1e9, 50, "Metrics every this many iterations."),
+    NF_ENUM(method, method_choices, "path",
+            "path: (A) gradient descent from alpha u_bar (the optimisation path); penalized: "
+            "(B) for each alpha the particles minimising (1/m) sum_i |u_i - alpha u_bar_i|^2 + "
+            "L(f_u)/rho by L-BFGS, continued from rho_start down to rho_end (init scale only)."),
+    NF_DBL(rho_start, NF_POS, 0, 0, 1e-2, "penalized: first penalty weight rho."),
+    NF_DBL(rho_end, NF_POS, 0, 0, 1e-6,
+           "penalized: last rho; stages rho_start rho_factor^k, the last clipped to rho_end."),
+    NF_DBL(rho_factor, NF_POS | MS_FF_MAX, 0, 0.9, 0.1, "penalized: ratio of consecutive rho."),
+    NF_DBL(tol, NF_POS, 0, 0, 1e-5,
+           "penalized: a stage is solved when |grad J| <= tol (|2(u - alpha u_bar)| + "
+           "|grad L|/rho) (rms norms over the particles)."),
+    NF_INT(lbfgs_pairs, NF_MINMAX, 1, 100, 20,
+           "penalized: L-BFGS curvature pairs kept (more than the number of training points)."),
 };
 #undef P
 const ms_fields nets__scaling_fields = MS_FIELDS(sp_params, fields);
@@ -68,6 +97,9 @@ typedef struct sp_run {
     const sp_params *p;
     size_t n, d, m, ne, na, ai, it, total;
     double *x, *y, *xe, *alphas;
+    /* Particles as contiguous blocks [a (m) | w (m×d)]: ū, u, u(0), gradient;
+     * ab, wb, a, w, ... point into them. */
+    double *ub, *u, *u0, *g;
     double *ab, *wb, *a, *w, *a0, *w0, *ga, *gw, *pred_ws;
     double *fpath, *disp, *kdrift, *loss, *iters, *conv, *fker;
     double *K0, *Kt, *kws;        /* tangent kernel on the training inputs */
@@ -76,7 +108,28 @@ typedef struct sp_run {
     nets_tl tl;
     double eta, cur_loss;
     int all_conv;
+    /* method (B): the stage solver, stage ρ values, per-alpha and per-stage
+     * outputs (na×nst: relative gradient and iterations at each stage's end) */
+    nets_pen pen;
+    size_t nst, stage, stage_it0;
+    int fresh, ls_fail, alpha_ok;
+    double *rhos, *st_grad, *st_iter, *pen_out, *relg_out, *rho_out;
 } sp_run;
+
+/* Stages of the continuation: ρ_k = max(ρ_start ρ_factor^k, ρ_end) until
+ * ρ_end is reached (at most `cap`, then cap + 1 is returned). */
+static size_t n_stages(const sp_params *p, size_t cap) {
+    size_t k = 1;
+    for (double r = p->rho_start; r > p->rho_end * (1 + 1e-12) && k <= cap; k++)
+        r *= p->rho_factor;
+    return k;
+}
+
+static double stage_rho(const sp_params *p, size_t k) {
+    return fmax(p->rho_start * pow(p->rho_factor, (double)k), p->rho_end);
+}
+
+#define MAX_STAGES 1000
 
 static ms_status check(const void *vp, ms_errlist *errs) {
     const sp_params *p = vp;
@@ -91,6 +144,17 @@ static ms_status check(const void *vp, ms_errlist *errs) {
                         p->x_eval.cols, din);
     if (p->m % 2)
         ms_errlist_addf(errs, MS_EINVAL, "m", "must be even (symmetric pairs), got %lld", p->m);
+    if (p->method == 1) {
+        if (p->scale_mode != 0)
+            ms_errlist_addf(errs, MS_EINVAL, "scale_mode",
+                            "method penalized is defined for init scale only");
+        if (p->rho_end > p->rho_start)
+            ms_errlist_addf(errs, MS_EINVAL, "rho_end", "%.17g exceeds rho_start %.17g", p->rho_end,
+                            p->rho_start);
+        else if (n_stages(p, MAX_STAGES) > MAX_STAGES)
+            ms_errlist_addf(errs, MS_EINVAL, "rho_factor",
+                            "more than %d stages from rho_start to rho_end", MAX_STAGES);
+    }
     return errs->n > before ? MS_EINVAL : MS_OK;
 }
 
@@ -108,6 +172,7 @@ static void start_alpha(sp_run *S) {
     S->tl.out_scale = init_mode ? 1.0 : al;
     S->eta = init_mode ? S->p->step * fmin(1.0, 1.0 / (al * al)) : S->p->step;
     S->it = 0;
+    S->fresh = 1;
 }
 
 static void fini(void *vs);
@@ -123,25 +188,42 @@ static ms_status init(void *vs, const void *vp, const ms_ctx *ctx, ms_err *err) 
     S->m = (size_t)p->m;
     S->ne = p->x_eval.v ? p->x_eval.rows : din == 1 ? (size_t)p->grid : 0;
     S->na = p->alphas.v ? p->alphas.n : 9;
-    const size_t n = S->n, d = S->d, m = S->m, ne = S->ne, na = S->na;
-    double **arr[] = {&S->x,       &S->y,     &S->xe,   &S->alphas, &S->ab,   &S->wb,
-                      &S->a,       &S->w,     &S->a0,   &S->w0,     &S->ga,   &S->gw,
-                      &S->pred_ws, &S->fpath, &S->disp, &S->kdrift, &S->loss, &S->iters,
-                      &S->conv,    &S->fker,  &S->K0,   &S->Kt,     &S->kws,  &S->xs,
-                      &S->cvec,    &S->Kxn,   &S->Fk,   &S->rk,     &S->fkgd};
-    size_t np = n + ne;
+    S->nst = p->method == 1 ? n_stages(p, MAX_STAGES) : 1;
+    const size_t n = S->n, d = S->d, m = S->m, ne = S->ne, na = S->na, nst = S->nst;
+    double **arr[] = {&S->x,      &S->y,     &S->xe,      &S->alphas,  &S->ub,      &S->u,
+                      &S->u0,     &S->g,     &S->pred_ws, &S->fpath,   &S->disp,    &S->kdrift,
+                      &S->loss,   &S->iters, &S->conv,    &S->fker,    &S->K0,      &S->Kt,
+                      &S->kws,    &S->xs,    &S->cvec,    &S->Kxn,     &S->Fk,      &S->rk,
+                      &S->fkgd,   &S->rhos,  &S->st_grad, &S->st_iter, &S->pen_out, &S->relg_out,
+                      &S->rho_out};
+    size_t np = n + ne, nu = m * (1 + d);
     size_t sz[] = {
-        n * d,   n,     ne * d + 1,         na,          m,  m * d,  m,  m * d, m,          m * d,
-        m,       m * d, NETS_ROW_BLOCK * m, na * ne + 1, na, na,     na, na,    na,         ne + 1,
-        np * np, n * n, 2 * np * m,         np * d,      n,  np * n, np, n,     na * ne + 1};
+        n * d,       n,      ne * d + 1, na,     nu, nu, nu,          nu,      NETS_ROW_BLOCK * m,
+        na * ne + 1, na,     na,         na,     na, na, ne + 1,      np * np, n * n,
+        2 * np * m,  np * d, n,          np * n, np, n,  na * ne + 1, nst,     na * nst,
+        na * nst,    na,     na,         na};
     int ok = 1;
     for (size_t k = 0; k < sizeof sz / sizeof sz[0] && ok; k++)
         ok = (*arr[k] = ms_malloc(sz[k] ? sz[k] : 1, sizeof(double))) != NULL;
     ok = ok && nets__tl_alloc(&S->tl, n, d, m, 0) == MS_OK;
+    ok = ok &&
+         (p->method != 1 || nets__pen_alloc(&S->pen, n, m, d, (size_t)p->lbfgs_pairs) == MS_OK);
     if (!ok) {
         fini(S);
         return ms_fail(err, MS_ENOMEM, "", "scaling_path: out of memory");
     }
+    S->ab = S->ub;
+    S->wb = S->ub + m;
+    S->a = S->u;
+    S->w = S->u + m;
+    S->a0 = S->u0;
+    S->w0 = S->u0 + m;
+    S->ga = S->g;
+    S->gw = S->g + m;
+    for (size_t k = 0; k < nst; k++)
+        S->rhos[k] = stage_rho(p, k);
+    for (size_t k = 0; k < na * nst; k++)
+        S->st_grad[k] = S->st_iter[k] = NAN;
     ms_rng r;
     ms_rng_init(&r, (uint64_t)p->seed, 1);
     for (size_t j = 0; j < n; j++) {
@@ -273,18 +355,97 @@ static void finish_alpha(sp_run *S, int conv) {
     S->all_conv &= conv;
     S->disp[k] = displacement(S);
     S->kdrift[k] = kernel_drift(S);
+    if (S->p->method == 1) {
+        S->pen_out[k] = S->pen.pen;
+        S->relg_out[k] = nets__pen_rel_grad(&S->pen);
+        S->rho_out[k] = 1.0 / S->pen.inv_rho;
+    }
     if (S->ne) {
         nets__tl_predict(&S->tl, S->a, S->w, S->xe, S->ne, S->fpath + k * S->ne, S->pred_ws);
-        kernel_gd(S, S->it, S->fkgd + k * S->ne);
+        if (S->p->method == 0)
+            kernel_gd(S, S->it, S->fkgd + k * S->ne);
     }
+}
+
+/* Method (B), one L-BFGS iteration of the current stage. A stage ends when
+ * the relative gradient reaches tol, when no step decreases J, or when the
+ * alpha's budget max_iter is spent; the next stage starts from the same
+ * particles and curvature pairs with ρ ← ρ·rho_factor. */
+static ms_status step_pen(sp_run *S, const ms_ctx *ctx, ms_progress *prog, ms_err *err) {
+    const sp_params *p = S->p;
+    nets_pen *P = &S->pen;
+    const int nt = ms_ctx_threads(ctx);
+    if (S->fresh) {
+        S->fresh = 0;
+        S->stage = S->stage_it0 = 0;
+        S->ls_fail = 0;
+        S->alpha_ok = 1;
+        nets__pen_forget(P);
+        nets__pen_set_rho(P, S->rhos[0], S->u, S->u0);
+        nets__pen_eval(P, &S->tl, S->u, S->u0, nt);
+        nets__pen_grad(P, &S->tl, S->u, S->u0, nt);
+    }
+    if (!isfinite(P->obj) || !isfinite(P->gnorm))
+        return ms_fail(err, MS_ENUMERIC, "step", "non-finite objective at alpha %g, iteration %zu",
+                       S->alphas[S->ai], S->it);
+    const size_t max_it = (size_t)p->max_iter;
+    int finished = 0;
+    for (;;) {
+        double rel = nets__pen_rel_grad(P);
+        int met = rel <= p->tol;
+        if (!met && !S->ls_fail && S->it < max_it)
+            break;
+        size_t c = S->ai * S->nst + S->stage;
+        S->st_grad[c] = rel;
+        S->st_iter[c] = (double)(S->it - S->stage_it0);
+        S->alpha_ok &= met;
+        if (S->stage + 1 < S->nst && S->it < max_it) {
+            S->stage++;
+            S->stage_it0 = S->it;
+            S->ls_fail = 0;
+            nets__pen_set_rho(P, S->rhos[S->stage], S->u, S->u0);
+            continue;
+        }
+        S->cur_loss = P->loss;
+        finish_alpha(S, S->alpha_ok);
+        S->ai++;
+        if (S->ai < S->na)
+            start_alpha(S);
+        finished = 1;
+        break;
+    }
+    if (!finished) {
+        S->ls_fail = nets__pen_iterate(P, &S->tl, S->u, S->u0, nt);
+        S->it++;
+        S->total++;
+    }
+    prog->iteration = S->total;
+    prog->done = S->ai >= S->na;
+    prog->fraction =
+        prog->done ? 1.0 : ((double)S->ai + (double)S->stage / (double)S->nst) / (double)S->na;
+    if (S->total % (size_t)p->stream_every == 0 || prog->done) {
+        size_t k = S->ai < S->na ? S->ai : S->na - 1;
+        ms_progress_set(prog, "alpha", S->alphas[k]);
+        ms_progress_set(prog, "rho", 1.0 / P->inv_rho);
+        ms_progress_set(prog, "loss", P->loss);
+        ms_progress_set(prog, "penalty", P->pen);
+        ms_progress_set(prog, "objective", P->obj);
+        ms_progress_set(prog, "grad_norm", P->gnorm);
+        ms_progress_set(prog, "rel_grad", nets__pen_rel_grad(P));
+        ms_progress_set(prog, "rel_displacement", prog->done ? S->disp[k] : displacement(S));
+    }
+    return MS_OK;
 }
 
 static ms_status step(void *vs, const ms_ctx *ctx, ms_progress *prog, ms_err *err) {
     sp_run *S = vs;
     const int nt = ms_ctx_threads(ctx);
     const size_t m = S->m, d = S->d;
-    if (S->total == 0)
+    if (S->total == 0 && S->ai == 0 && S->fresh)
         kernel_interpolant(S);
+    if (S->p->method == 1)
+        return step_pen(S, ctx, prog, err);
+    S->fresh = 0;
     S->cur_loss = nets__tl_forward(&S->tl, S->a, S->w, nt);
     if (!isfinite(S->cur_loss))
         return ms_fail(err, MS_ENUMERIC, "step", "non-finite loss at alpha %g, iteration %zu",
@@ -334,21 +495,32 @@ static ms_status result(void *vs, ms_value *out, ms_err *err) {
         ms_obj_mat(out, "x_eval", S->xe, S->ne, S->d - 1, S->d);
         ms_obj_mat(out, "f", S->fpath, S->na, S->ne, S->ne);
         ms_obj_vec(out, "f_kernel", S->fker, S->ne, 1);
-        ms_obj_mat(out, "f_kernel_gd", S->fkgd, S->na, S->ne, S->ne);
+        if (S->p->method == 0)
+            ms_obj_mat(out, "f_kernel_gd", S->fkgd, S->na, S->ne, S->ne);
+    }
+    if (S->p->method == 1) {
+        ms_obj_vec(out, "penalty", S->pen_out, S->na, 1);
+        ms_obj_vec(out, "rel_grad", S->relg_out, S->na, 1);
+        ms_obj_vec(out, "rho_final", S->rho_out, S->na, 1);
+        ms_obj_vec(out, "rho_stages", S->rhos, S->nst, 1);
+        ms_obj_mat(out, "stage_rel_grad", S->st_grad, S->na, S->nst, S->nst);
+        ms_obj_mat(out, "stage_iterations", S->st_iter, S->na, S->nst, S->nst);
+        ms_obj_int(out, "evaluations", (long long)S->pen.evals);
     }
     return MS_OK;
 }
 
 static void fini(void *vs) {
     sp_run *S = vs;
-    double *arr[] = {S->x,       S->y,     S->xe,   S->alphas, S->ab,   S->wb,
-                     S->a,       S->w,     S->a0,   S->w0,     S->ga,   S->gw,
-                     S->pred_ws, S->fpath, S->disp, S->kdrift, S->loss, S->iters,
-                     S->conv,    S->fker,  S->K0,   S->Kt,     S->kws,  S->xs,
-                     S->cvec,    S->Kxn,   S->Fk,   S->rk,     S->fkgd};
+    double *arr[] = {
+        S->x,       S->y,     S->xe,      S->alphas,  S->ub,      S->u,        S->u0,     S->g,
+        S->pred_ws, S->fpath, S->disp,    S->kdrift,  S->loss,    S->iters,    S->conv,   S->fker,
+        S->K0,      S->Kt,    S->kws,     S->xs,      S->cvec,    S->Kxn,      S->Fk,     S->rk,
+        S->fkgd,    S->rhos,  S->st_grad, S->st_iter, S->pen_out, S->relg_out, S->rho_out};
     for (size_t k = 0; k < sizeof arr / sizeof arr[0]; k++)
         ms_free(arr[k]);
     nets__tl_free(&S->tl);
+    nets__pen_free(&S->pen);
     memset(S, 0, sizeof *S);
 }
 
@@ -361,7 +533,11 @@ const ms_kind nets_scaling_path = {
         "and returns the predictor on a grid, the relative displacement of the parameters and "
         "the drift of the tangent kernel, plus the kernel interpolant (the alpha -> infinity "
         "limit). Init-scale (Neumayer, Chizat & Unser 2023) or output-scale (Chizat, Oyallon "
-        "& Bach 2019) mode.",
+        "& Bach 2019) mode. Method 'penalized' computes instead the scaling path by particles: "
+        "for each alpha the minimiser of (1/m) sum |u_i - alpha u_bar_i|^2 + L(f_u)/rho by "
+        "L-BFGS with continuation in rho (1e-2 down to 1e-6 by default), returning also the "
+        "penalty, an upper bound of the squared Wasserstein-2 distance to the scaled initial "
+        "law.",
     .params = &nets__scaling_fields,
     .example = "{\"n\": 6, \"m\": 100, \"alphas\": [0.1, 1, 10], \"max_iter\": 2000, "
                "\"grid\": 51, \"seed\": 1}",
