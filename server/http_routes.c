@@ -281,12 +281,22 @@ static enum MHD_Result h_events(req *r) {
     const char *last = http_header(r, "Last-Event-ID");
     const char *after = http_query(r, "after");
     const char *from = last && last[0] ? last : after;
-    long long seq = 0;
+    int64_t seq = 0, top = j ? job_last_seq(j) : r->slast;
     if (from && from[0]) {
-        char *end;
-        seq = strtoll(from, &end, 10);
-        if (*end || seq < 0)
+        /* Decimal digits only, and an id the job has issued: a larger one
+         * (another daemon's, or a lost history's) would otherwise hold the
+         * stream silent until ids catch up and then skip events. */
+        size_t n = strspn(from, "0123456789");
+        if (from[n] || n > 18)
             return bad_request(r, "Last-Event-ID (or after) must be an event id");
+        seq = strtoll(from, NULL, 10);
+        if (seq > top) {
+            char d[160];
+            snprintf(d, sizeof d,
+                     "Last-Event-ID (or after) %lld is beyond the job's last event (%lld)",
+                     (long long)seq, (long long)top);
+            return bad_request(r, d);
+        }
     }
     const char *accept = http_header(r, "Accept");
     r->ndjson = accept && strstr(accept, "application/x-ndjson") != NULL;

@@ -250,6 +250,35 @@ static void test_lifecycle_and_events(void **state) {
     http_do(&d, "GET", path, NULL, 0, badlast, 0, &r);
     assert_int_equal(r.status, 400);
     http_free(&r);
+    /* Id 0 is "from the start"; the last id replays nothing and closes; an
+     * id the job never issued (or one that overflows) is a bad request, not
+     * a stream that stays silent, nor one that wraps to the start. */
+    const char *zero[] = {"Last-Event-ID: 0", NULL};
+    http_do(&d, "GET", path, NULL, 0, zero, 5000, &r);
+    assert_int_equal(count(r.body, "id: "), nev);
+    http_free(&r);
+    char lastid[48], beyond[48];
+    snprintf(lastid, sizeof lastid, "Last-Event-ID: %d", nev);
+    const char *atlast[] = {lastid, NULL};
+    http_do(&d, "GET", path, NULL, 0, atlast, 5000, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(count(r.body, "id: "), 0);
+    http_free(&r);
+    snprintf(beyond, sizeof beyond, "Last-Event-ID: %d", nev + 1);
+    const char *past[] = {beyond, NULL};
+    const char *huge[] = {"Last-Event-ID: 9223372036854775807", NULL};
+    const char *wrap[] = {"Last-Event-ID: 99999999999999999999999", NULL};
+    const char *signd[] = {"Last-Event-ID: +1", NULL};
+    const char *const *bad_ids[] = {past, huge, wrap, signd};
+    for (int i = 0; i < 4; i++) {
+        http_do(&d, "GET", path, NULL, 0, bad_ids[i], 5000, &r);
+        if (r.status != 400)
+            fail_msg("%s: expected 400, got %ld: %.200s", bad_ids[i][0], r.status, r.body);
+        assert_string_equal(jstr(r.json, "type"), "/problems/bad-request");
+        http_free(&r);
+    }
+    snprintf(p2, sizeof p2, "%s?after=%d", path, nev + 5);
+    expect(&d, "GET", p2, NULL, 400, "bad-request");
     /* The job object and the result. */
     snprintf(path, sizeof path, "/v1/jobs/%s", id);
     http_do(&d, "GET", path, NULL, 0, NULL, 0, &r);
