@@ -146,6 +146,10 @@ static enum MHD_Result h_list(req *r) {
     int status = -1;
     if (st && st[0] && (status = job_status_parse(st)) < 0)
         return bad_request(r, "status must be queued, running, succeeded, failed or cancelled");
+    if (kind && kind[0] && !ms_registry_find(kind))
+        return bad_request(r, "kind must be the name of a kind (see /v1/kinds)");
+    if (cursor && cursor[0] && !job_id_valid(cursor))
+        return bad_request(r, "cursor must be the next_cursor of a previous page");
     long limit = LIST_DEFAULT;
     if (lim) {
         char *end;

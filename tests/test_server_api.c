@@ -347,8 +347,20 @@ static void test_lifecycle_and_events(void **state) {
     http_do(&d, "GET", "/v1/jobs?status=failed&kind=sleepy", NULL, 0, NULL, 0, &r);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "jobs")), 2);
     http_free(&r);
+    /* A filter that names no kind, or a cursor no page gave, is a mistake
+     * to report (naming the parameter), not an empty or a first page. */
     http_do(&d, "GET", "/v1/jobs?kind=other", NULL, 0, NULL, 0, &r);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "jobs")), 0);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(jstr(r.json, "detail"), "kind"));
+    http_free(&r);
+    http_do(&d, "GET", "/v1/jobs?cursor=zzz", NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(jstr(r.json, "detail"), "cursor"));
+    http_free(&r);
+    expect(&d, "GET", "/v1/jobs?cursor=0123456789ABCDEF", NULL, 400, "bad-request");
+    http_do(&d, "GET", "/v1/jobs?cursor=ffffffffffffffff&kind=sleepy", NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "jobs")), 3);
     http_free(&r);
     assert_int_equal(dm_stop(&d, SIGTERM), 0);
 }
