@@ -362,6 +362,11 @@ static int parse_field(pctx *c, const ms_field *f, const cJSON *j, void *p, cons
                 cJSON_IsNumber(j) ? "a fraction or a huge number" : jtype(j));
             return 1;
         }
+        /* The contract caps `threads` rather than refusing it: above the
+         * kind's own bound it is lowered to it here (and to the daemon's
+         * cores by runner_cap_threads); the lower bound still applies. */
+        if (strcmp(path, "threads") == 0 && (f->flags & MS_FF_MAX) && x > f->max)
+            x = f->max;
         *AT(p, f->offset, long long) = (long long)x;
         return 0;
     }

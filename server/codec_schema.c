@@ -170,6 +170,9 @@ cJSON *codec_schema(const ms_fields *fs) {
         return NULL;
     }
     cJSON_AddItemToObject(s, "$schema", id);
+    /* threads is capped, never refused for its size (codec.c). */
+    cJSON *th = cJSON_GetObjectItem(cJSON_GetObjectItem(s, "properties"), "threads");
+    cJSON_DeleteItemFromObject(th, "maximum");
     return s;
 }
 

@@ -100,6 +100,8 @@ static enum MHD_Result h_submit(req *r) {
         static const char *const retry[] = {"Retry-After", "1", NULL};
         return http_problem(r, &pb, pb.status == 503 ? retry : NULL);
     }
+    /* Capped first: the memory estimate may count per-thread workspaces. */
+    runner_cap_threads(cj.kind, cj.params, s->cfg.cores);
     uint64_t est = runner_memory(cj.kind, cj.params);
     if (est > s->cfg.max_job_memory) {
         char extra[128];
@@ -117,7 +119,6 @@ static enum MHD_Result h_submit(req *r) {
         codec_job_free(&cj);
         return http_problem(r, &pb, NULL);
     }
-    runner_cap_threads(cj.kind, cj.params, s->cfg.cores);
     job *j = NULL;
     int code = srv_accept(s, cj.kind, cj.params, cj.label, cj.priority, cj.timeout_s,
                           r->body.s ? r->body.s : "", r->body.len, key, &j);
