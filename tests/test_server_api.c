@@ -125,6 +125,25 @@ static void test_routes(void **state) {
     expect(&d, "POST", "/v1/jobs", "", 400, "malformed-json");
     expect(&d, "POST", "/v1/jobs", "{} {}", 400, "malformed-json");
     expect(&d, "POST", "/v1/jobs", "[1,2]", 422, "invalid-job");
+    /* Every 422 carries errors[]; pointer "" is the whole body. */
+    http_do(&d, "POST", "/v1/jobs", "[1,2]", 5, NULL, 0, &r);
+    assert_string_equal(
+        jstr(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "errors"), 0), "pointer"), "");
+    http_free(&r);
+    /* Bodies are UTF-8: anything else is malformed, never echoed back. */
+    expect(&d, "POST", "/v1/jobs", "{\"kind\":\"sleepy\",\"label\":\"\xff\",\"params\":{}}", 400,
+           "malformed-json");
+    expect(&d, "POST", "/v1/jobs", "{\"kind\":\"sleepy\",\"label\":\"\xc0\xaf\",\"params\":{}}",
+           400, "malformed-json");
+    expect(&d, "POST", "/v1/jobs", "{\"kind\":\"sleepy\",\"label\":\"\xed\xa0\x80\",\"params\":{}}",
+           400, "malformed-json");
+    http_do(&d, "POST", "/v1/jobs",
+            "{\"kind\":\"sleepy\",\"label\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\","
+            "\"params\":{\"steps\":1}}",
+            63, NULL, 0, &r);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(jstr(r.json, "label"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    http_free(&r);
     expect(&d, "POST", "/v1/jobs", "{\"kind\":\"ot\",\"params\":{}}", 422, "invalid-params");
     http_do(&d, "POST", "/v1/jobs",
             "{\"kind\":\"sleepy\",\"params\":{\"steps\":0,\"bogus\":1,\"step_ms\":\"x\"}}", 62,
