@@ -57,7 +57,7 @@ static const char *const initpos_choices[] = {"grid", "random", NULL};
 static const char *const signs_choices[] = {"alternate", "positive", NULL};
 
 static const ms_field fields[] = {
-    NF_INT(seed, NF_NONNEG, 0, 0, 0, "Seed of the planted spikes, noise and random init."),
+    NF_INT(seed, 0, 0, 0, 0, "Seed of the planted spikes, noise and random init."),
     NF_INT(threads, NF_MINMAX, 1, 256, 1, "Threads (the steps are small; kept for the contract)."),
     NF_INT(max_iter, NF_MINMAX, 1, 1e9, 2000, "Iterations at most; then converged=false."),
     NF_DBL(tol, NF_NONNEG, 0, 0, 1e-10,

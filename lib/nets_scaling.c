@@ -56,7 +56,7 @@ static const char *const mode_choices[] = {"init", "output", NULL};
 static const char *const act_choices[] = {"relu", "tanh", "sigmoid", NULL};
 static const char *const method_choices[] = {"path", "penalized", NULL};
 static const ms_field fields[] = {
-    NF_INT(seed, NF_NONNEG, 0, 0, 0, "Seed of the data (T4) and of the initial particles."),
+    NF_INT(seed, 0, 0, 0, 0, "Seed of the data (T4) and of the initial particles."),
     NF_INT(threads, NF_MINMAX, 1, 256, 1, "Threads inside one step."),
     NF_INT(max_iter, NF_MINMAX, 1, 1e9, 20000,
            "Iterations at most for each alpha (penalized: L-BFGS iterations, all stages)."),

@@ -32,7 +32,7 @@ static const char *const anneal_choices[] = {"none", "geometric", "logarithmic",
 static const char *const precision_choices[] = {"float64", "float32", NULL};
 
 static const ms_field fields[] = {
-    NF_INT(seed, NF_NONNEG, 0, 0, 0, "Seed of every random draw (data, init, noise)."),
+    NF_INT(seed, 0, 0, 0, 0, "Seed of every random draw (data, init, noise)."),
     NF_INT(threads, NF_MINMAX, 1, 256, 1, "Threads inside one step."),
     NF_INT(max_iter, NF_MINMAX, 1, 1e9, 1000, "Iterations at most; then converged=false."),
     NF_DBL(tol, NF_NONNEG, 0, 0, 1e-9,

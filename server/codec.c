@@ -88,7 +88,7 @@ void codec_problem_write(sbuf *b, const codec_problem *pb) {
              * which may hold quotes, backslashes, control characters or
              * bytes that are not UTF-8: written as a JSON string. */
             char ptr[MS_ERR_FIELD_MAX + 2];
-            snprintf(ptr, sizeof ptr, "/%s", e->field);
+            snprintf(ptr, sizeof ptr, "%s%s", e->field[0] ? "/" : "", e->field);
             sbuf_puts(b, i ? ",{\"pointer\":" : "{\"pointer\":");
             sbuf_json_str(b, ptr);
             sbuf_puts(b, ",\"detail\":");
@@ -362,6 +362,11 @@ static int parse_field(pctx *c, const ms_field *f, const cJSON *j, void *p, cons
                 cJSON_IsNumber(j) ? "a fraction or a huge number" : jtype(j));
             return 1;
         }
+        /* The contract caps `threads` rather than refusing it: above the
+         * kind's own bound it is lowered to it here (and to the daemon's
+         * cores by runner_cap_threads); the lower bound still applies. */
+        if (strcmp(path, "threads") == 0 && (f->flags & MS_FF_MAX) && x > f->max)
+            x = f->max;
         *AT(p, f->offset, long long) = (long long)x;
         return 0;
     }
@@ -681,6 +686,8 @@ static ms_status parse_root(const cJSON *root, codec_job *job, codec_problem *pb
     if (!cJSON_IsObject(root)) {
         codec_problem_set(pb, 422, "invalid-job", "Invalid job",
                           "the body must be a JSON object, got %s", jtype(root));
+        /* Pointer "" is the whole body: every 422 names what it refuses. */
+        ms_errlist_addf(errs, MS_EINVAL, "", "must be an object, got %s", jtype(root));
         return MS_EINVAL;
     }
     job->priority = CODEC_PRIORITY_DEFAULT;
@@ -730,9 +737,55 @@ static ms_status parse_root(const cJSON *root, codec_job *job, codec_problem *pb
     return MS_OK;
 }
 
+/* Length of the longest valid UTF-8 prefix of s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_valid_prefix(const unsigned char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        size_t n;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0)
+                lo = 0xA0;
+            else if (c == 0xED)
+                hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0)
+                lo = 0x90;
+            else if (c == 0xF4)
+                hi = 0x8F;
+        } else {
+            return i;
+        }
+        if (len - i <= n)
+            return i;
+        for (size_t k = 1; k <= n; k++) {
+            unsigned b = s[i + k];
+            if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF))
+                return i;
+        }
+        i += n + 1;
+    }
+    return i;
+}
+
 ms_status codec_job_parse(const char *body, size_t len, codec_job *job, codec_problem *pb) {
     memset(job, 0, sizeof *job);
     codec_problem_init(pb);
+    size_t good = utf8_valid_prefix((const unsigned char *)body, len);
+    if (good < len) {
+        codec_problem_set(pb, 400, "malformed-json", "Malformed JSON",
+                          "the body is not valid UTF-8 (at byte %zu)", good);
+        return MS_EINVAL;
+    }
     const char *end = NULL;
     json_oom = 0;
     cJSON *root = len ? cJSON_ParseWithLengthOpts(body, len, &end, 0) : NULL;

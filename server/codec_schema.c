@@ -65,9 +65,19 @@ static cJSON *measure_schema(const ms_field *f) {
     cJSON_AddStringToObject(w, "description",
                             "non-negative weights, one per point; default uniform");
     cJSON_AddItemToObject(props, "weights", w);
-    cJSON *req = cJSON_AddArrayToObject(s, "required");
-    cJSON_AddItemToArray(
-        req, cJSON_CreateString((f->flags & MS_FF_POINTS_OPTIONAL) ? "weights" : "points"));
+    if (f->flags & MS_FF_POINTS_OPTIONAL) {
+        /* Points (weights default to uniform), or weights alone. */
+        cJSON *any = cJSON_AddArrayToObject(s, "anyOf");
+        const char *const alt[] = {"points", "weights"};
+        for (int i = 0; i < 2; i++) {
+            cJSON *one = cJSON_CreateObject();
+            cJSON_AddItemToArray(cJSON_AddArrayToObject(one, "required"),
+                                 cJSON_CreateString(alt[i]));
+            cJSON_AddItemToArray(any, one);
+        }
+    } else {
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(s, "required"), cJSON_CreateString("points"));
+    }
     cJSON_AddFalseToObject(s, "additionalProperties");
     return s;
 }
@@ -170,6 +180,9 @@ cJSON *codec_schema(const ms_fields *fs) {
         return NULL;
     }
     cJSON_AddItemToObject(s, "$schema", id);
+    /* threads is capped, never refused for its size (codec.c). */
+    cJSON *th = cJSON_GetObjectItem(cJSON_GetObjectItem(s, "properties"), "threads");
+    cJSON_DeleteItemFromObject(th, "maximum");
     return s;
 }
 

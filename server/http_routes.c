@@ -100,6 +100,8 @@ static enum MHD_Result h_submit(req *r) {
         static const char *const retry[] = {"Retry-After", "1", NULL};
         return http_problem(r, &pb, pb.status == 503 ? retry : NULL);
     }
+    /* Capped first: the memory estimate may count per-thread workspaces. */
+    runner_cap_threads(cj.kind, cj.params, s->cfg.cores);
     uint64_t est = runner_memory(cj.kind, cj.params);
     if (est > s->cfg.max_job_memory) {
         char extra[128];
@@ -117,7 +119,6 @@ static enum MHD_Result h_submit(req *r) {
         codec_job_free(&cj);
         return http_problem(r, &pb, NULL);
     }
-    runner_cap_threads(cj.kind, cj.params, s->cfg.cores);
     job *j = NULL;
     int code = srv_accept(s, cj.kind, cj.params, cj.label, cj.priority, cj.timeout_s,
                           r->body.s ? r->body.s : "", r->body.len, key, &j);
@@ -146,6 +147,10 @@ static enum MHD_Result h_list(req *r) {
     int status = -1;
     if (st && st[0] && (status = job_status_parse(st)) < 0)
         return bad_request(r, "status must be queued, running, succeeded, failed or cancelled");
+    if (kind && kind[0] && !ms_registry_find(kind))
+        return bad_request(r, "kind must be the name of a kind (see /v1/kinds)");
+    if (cursor && cursor[0] && !job_id_valid(cursor))
+        return bad_request(r, "cursor must be the next_cursor of a previous page");
     long limit = LIST_DEFAULT;
     if (lim) {
         char *end;
@@ -281,12 +286,22 @@ static enum MHD_Result h_events(req *r) {
     const char *last = http_header(r, "Last-Event-ID");
     const char *after = http_query(r, "after");
     const char *from = last && last[0] ? last : after;
-    long long seq = 0;
+    int64_t seq = 0, top = j ? job_last_seq(j) : r->slast;
     if (from && from[0]) {
-        char *end;
-        seq = strtoll(from, &end, 10);
-        if (*end || seq < 0)
+        /* Decimal digits only, and an id the job has issued: a larger one
+         * (another daemon's, or a lost history's) would otherwise hold the
+         * stream silent until ids catch up and then skip events. */
+        size_t n = strspn(from, "0123456789");
+        if (from[n] || n > 18)
             return bad_request(r, "Last-Event-ID (or after) must be an event id");
+        seq = strtoll(from, NULL, 10);
+        if (seq > top) {
+            char d[160];
+            snprintf(d, sizeof d,
+                     "Last-Event-ID (or after) %lld is beyond the job's last event (%lld)",
+                     (long long)seq, (long long)top);
+            return bad_request(r, d);
+        }
     }
     const char *accept = http_header(r, "Accept");
     r->ndjson = accept && strstr(accept, "application/x-ndjson") != NULL;

@@ -218,6 +218,11 @@ void jobs_discard(jobs *t, job *j) {
     job_free(j);
 }
 
+int job_id_valid(const char *s) {
+    size_t n = strspn(s, "0123456789abcdef");
+    return n == 16 && s[n] == '\0';
+}
+
 job *jobs_find(jobs *t, const char *id) {
     job **s = map_find(&t->by_id, id, 0);
     return s ? *s : NULL;

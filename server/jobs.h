@@ -119,6 +119,9 @@ void jobs_set_older(jobs *t, const char *id);
 /* How many jobs in memory have ids at or below jobs_older. */
 size_t jobs_stragglers(const jobs *t);
 
+/* Is s shaped like a job id (16 lowercase hex digits)? */
+int job_id_valid(const char *s);
+
 job *jobs_find(jobs *t, const char *id);
 job *jobs_find_idem(jobs *t, const char *key);
 /* Remember an idempotency key for job j (copied). 0 on success. */

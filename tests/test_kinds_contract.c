@@ -227,6 +227,44 @@ static void bad_params_name_the_field(void **st) {
     }
 }
 
+/* The shared params as the contract words them: `seed` is any integer;
+ * `threads` is >= 1 and *capped* (by the daemon's cores), never refused
+ * for its size, and its schema shows no maximum. */
+static void seed_and_threads_as_the_contract_says(void **st) {
+    (void)st;
+    size_t n;
+    const ms_kind *const *ks = ms_registry(&n);
+    for (size_t i = 0; i < n; i++) {
+        const ms_kind *k = ks[i];
+        const ms_field *seed = ms_fields_find(k->params, "seed");
+        const ms_field *thr = ms_fields_find(k->params, "threads");
+        if (!seed || !thr)
+            fail_msg("kind %s: no seed or threads param", k->name);
+        cJSON *ex = example_of(k);
+        cJSON_DeleteItemFromObject(ex, "seed");
+        cJSON_AddNumberToObject(ex, "seed", -3);
+        cJSON_DeleteItemFromObject(ex, "threads");
+        cJSON_AddNumberToObject(ex, "threads", 100000);
+        codec_job job;
+        codec_problem pb;
+        if (parse(k, ex, &job, &pb) != MS_OK)
+            fail_msg("kind %s: seed -3, threads 100000 refused: /%s %s", k->name,
+                     pb.errors.n ? pb.errors.e[0].field : "-",
+                     pb.errors.n ? pb.errors.e[0].msg : "");
+        runner_cap_threads(k, job.params, 2);
+        assert_int_equal(*(long long *)((char *)job.params + thr->offset), 2);
+        assert_int_equal(*(long long *)((char *)job.params + seed->offset), -3);
+        codec_job_free(&job);
+        cJSON_Delete(ex);
+        cJSON *schema = codec_schema(k->params);
+        cJSON *ts = cJSON_GetObjectItem(cJSON_GetObjectItem(schema, "properties"), "threads");
+        assert_non_null(ts);
+        assert_null(cJSON_GetObjectItem(ts, "maximum"));
+        assert_int_equal((int)cJSON_GetObjectItem(ts, "minimum")->valuedouble, 1);
+        cJSON_Delete(schema);
+    }
+}
+
 static void cancel_stops_the_run(void **st) {
     (void)st;
     size_t n;
@@ -295,8 +333,11 @@ static void allocation_failures(void **st) {
 int main(void) {
     codec_json_hooks_install();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(metadata_and_fields),       cmocka_unit_test(examples_run_and_repeat),
-        cmocka_unit_test(bad_params_name_the_field), cmocka_unit_test(cancel_stops_the_run),
+        cmocka_unit_test(metadata_and_fields),
+        cmocka_unit_test(examples_run_and_repeat),
+        cmocka_unit_test(bad_params_name_the_field),
+        cmocka_unit_test(cancel_stops_the_run),
+        cmocka_unit_test(seed_and_threads_as_the_contract_says),
         cmocka_unit_test(allocation_failures),
     };
     return TEST_RUN(tests, NULL, NULL);

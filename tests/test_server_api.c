@@ -125,6 +125,25 @@ static void test_routes(void **state) {
     expect(&d, "POST", "/v1/jobs", "", 400, "malformed-json");
     expect(&d, "POST", "/v1/jobs", "{} {}", 400, "malformed-json");
     expect(&d, "POST", "/v1/jobs", "[1,2]", 422, "invalid-job");
+    /* Every 422 carries errors[]; pointer "" is the whole body. */
+    http_do(&d, "POST", "/v1/jobs", "[1,2]", 5, NULL, 0, &r);
+    assert_string_equal(
+        jstr(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "errors"), 0), "pointer"), "");
+    http_free(&r);
+    /* Bodies are UTF-8: anything else is malformed, never echoed back. */
+    expect(&d, "POST", "/v1/jobs", "{\"kind\":\"sleepy\",\"label\":\"\xff\",\"params\":{}}", 400,
+           "malformed-json");
+    expect(&d, "POST", "/v1/jobs", "{\"kind\":\"sleepy\",\"label\":\"\xc0\xaf\",\"params\":{}}",
+           400, "malformed-json");
+    expect(&d, "POST", "/v1/jobs", "{\"kind\":\"sleepy\",\"label\":\"\xed\xa0\x80\",\"params\":{}}",
+           400, "malformed-json");
+    http_do(&d, "POST", "/v1/jobs",
+            "{\"kind\":\"sleepy\",\"label\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\","
+            "\"params\":{\"steps\":1}}",
+            63, NULL, 0, &r);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(jstr(r.json, "label"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    http_free(&r);
     expect(&d, "POST", "/v1/jobs", "{\"kind\":\"ot\",\"params\":{}}", 422, "invalid-params");
     http_do(&d, "POST", "/v1/jobs",
             "{\"kind\":\"sleepy\",\"params\":{\"steps\":0,\"bogus\":1,\"step_ms\":\"x\"}}", 62,
@@ -250,6 +269,35 @@ static void test_lifecycle_and_events(void **state) {
     http_do(&d, "GET", path, NULL, 0, badlast, 0, &r);
     assert_int_equal(r.status, 400);
     http_free(&r);
+    /* Id 0 is "from the start"; the last id replays nothing and closes; an
+     * id the job never issued (or one that overflows) is a bad request, not
+     * a stream that stays silent, nor one that wraps to the start. */
+    const char *zero[] = {"Last-Event-ID: 0", NULL};
+    http_do(&d, "GET", path, NULL, 0, zero, 5000, &r);
+    assert_int_equal(count(r.body, "id: "), nev);
+    http_free(&r);
+    char lastid[48], beyond[48];
+    snprintf(lastid, sizeof lastid, "Last-Event-ID: %d", nev);
+    const char *atlast[] = {lastid, NULL};
+    http_do(&d, "GET", path, NULL, 0, atlast, 5000, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(count(r.body, "id: "), 0);
+    http_free(&r);
+    snprintf(beyond, sizeof beyond, "Last-Event-ID: %d", nev + 1);
+    const char *past[] = {beyond, NULL};
+    const char *huge[] = {"Last-Event-ID: 9223372036854775807", NULL};
+    const char *wrap[] = {"Last-Event-ID: 99999999999999999999999", NULL};
+    const char *signd[] = {"Last-Event-ID: +1", NULL};
+    const char *const *bad_ids[] = {past, huge, wrap, signd};
+    for (int i = 0; i < 4; i++) {
+        http_do(&d, "GET", path, NULL, 0, bad_ids[i], 5000, &r);
+        if (r.status != 400)
+            fail_msg("%s: expected 400, got %ld: %.200s", bad_ids[i][0], r.status, r.body);
+        assert_string_equal(jstr(r.json, "type"), "/problems/bad-request");
+        http_free(&r);
+    }
+    snprintf(p2, sizeof p2, "%s?after=%d", path, nev + 5);
+    expect(&d, "GET", p2, NULL, 400, "bad-request");
     /* The job object and the result. */
     snprintf(path, sizeof path, "/v1/jobs/%s", id);
     http_do(&d, "GET", path, NULL, 0, NULL, 0, &r);
@@ -318,8 +366,20 @@ static void test_lifecycle_and_events(void **state) {
     http_do(&d, "GET", "/v1/jobs?status=failed&kind=sleepy", NULL, 0, NULL, 0, &r);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "jobs")), 2);
     http_free(&r);
+    /* A filter that names no kind, or a cursor no page gave, is a mistake
+     * to report (naming the parameter), not an empty or a first page. */
     http_do(&d, "GET", "/v1/jobs?kind=other", NULL, 0, NULL, 0, &r);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "jobs")), 0);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(jstr(r.json, "detail"), "kind"));
+    http_free(&r);
+    http_do(&d, "GET", "/v1/jobs?cursor=zzz", NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(jstr(r.json, "detail"), "cursor"));
+    http_free(&r);
+    expect(&d, "GET", "/v1/jobs?cursor=0123456789ABCDEF", NULL, 400, "bad-request");
+    http_do(&d, "GET", "/v1/jobs?cursor=ffffffffffffffff&kind=sleepy", NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "jobs")), 3);
     http_free(&r);
     assert_int_equal(dm_stop(&d, SIGTERM), 0);
 }
