@@ -111,3 +111,18 @@ void harness_set_measure(ms_measure *m, const double *pts, size_t n, size_t d, c
         m->weights_given = 1;
     }
 }
+
+void harness_expect_invalid(const ms_kind *k, void *params, const char *field, const char *words) {
+    ms_errlist errs;
+    ms_errlist_clear(&errs);
+    assert_int_equal(ms_kind_validate(k, params, &errs), MS_EINVAL);
+    int found = 0;
+    for (size_t i = 0; i < errs.n; i++)
+        if (!strcmp(errs.e[i].field, field) && strstr(errs.e[i].msg, words))
+            found = 1;
+    if (!found)
+        for (size_t i = 0; i < errs.n; i++)
+            print_error("got %s: %s\n", errs.e[i].field, errs.e[i].msg);
+    assert_true(found);
+    ms_params_free(k->params, params);
+}

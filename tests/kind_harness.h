@@ -36,4 +36,9 @@ void harness_set_bool(const ms_kind *k, void *p, const char *path, int v);
  * only) with weights w (NULL: uniform). */
 void harness_set_measure(ms_measure *m, const double *pts, size_t n, size_t d, const double *w);
 
+/* Validation of params must fail with an error on `field` whose message
+ * contains `words` (the test fails, listing the errors it got, otherwise);
+ * the params are freed either way. */
+void harness_expect_invalid(const ms_kind *k, void *params, const char *field, const char *words);
+
 #endif

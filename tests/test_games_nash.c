@@ -144,18 +144,7 @@ static void nash_medium_lp_with_defaults(void **st) {
 /* ---- input errors name the field -------------------------------------- */
 
 static void expect_invalid(games_nash_params *P, const char *field, const char *words) {
-    ms_errlist errs;
-    ms_errlist_clear(&errs);
-    assert_int_equal(ms_kind_validate(&games_nash_kind, P, &errs), MS_EINVAL);
-    int found = 0;
-    for (size_t i = 0; i < errs.n; i++)
-        if (!strcmp(errs.e[i].field, field) && strstr(errs.e[i].msg, words))
-            found = 1;
-    if (!found)
-        for (size_t i = 0; i < errs.n; i++)
-            print_error("got %s: %s\n", errs.e[i].field, errs.e[i].msg);
-    assert_true(found);
-    ms_params_free(games_nash_kind.params, P);
+    harness_expect_invalid(&games_nash_kind, P, field, words);
 }
 
 static void nash_rejects_bad_input(void **st) {

@@ -3,7 +3,7 @@
  * finite-difference gradients of every block (1), duplication invariance
  * (2), monotone objective (3), agreement with a convex Lasso on a grid of
  * directions (7), thread-count independence and the error paths. */
-#include "nets_testlib.h"
+#include "nets_tlfixture.h"
 
 #include "nets_internal.h"
 #include "nets_run_internal.h"
@@ -16,49 +16,6 @@ extern const ms_kind nets_two_layer;
 #define LASSO_ITERS 30000
 #define LASSO_DECAY 1
 #endif
-
-typedef struct {
-    size_t n, d, m;
-    double *x, *y, *a, *w, *ga, *gw;
-    nets_tl tl;
-} fixture;
-
-static void fx_make(fixture *f, size_t n, size_t d, size_t m, nets_act act, nets_loss loss,
-                    uint64_t seed) {
-    f->n = n;
-    f->d = d;
-    f->m = m;
-    f->x = ms_malloc(n * d, sizeof(double));
-    f->y = ms_malloc(n, sizeof(double));
-    f->a = ms_malloc(m, sizeof(double));
-    f->w = ms_malloc(m * d, sizeof(double));
-    f->ga = ms_malloc(m, sizeof(double));
-    f->gw = ms_malloc(m * d, sizeof(double));
-    assert_int_equal(nets__tl_alloc(&f->tl, n, d, m, 0), MS_OK);
-    uint64_t s = seed;
-    for (size_t k = 0; k < n * d; k++)
-        f->x[k] = 2.0 * test_uniform(&s) - 1.0;
-    for (size_t j = 0; j < n; j++)
-        f->y[j] = loss == NETS_LOGISTIC ? (test_uniform(&s) < 0.5 ? -1.0 : 1.0)
-                                        : 2.385 * test_uniform(&s) - 1.0;
-    for (size_t i = 0; i < m; i++)
-        f->a[i] = 2.0 * test_uniform(&s) - 1.0;
-    for (size_t k = 0; k < m * d; k++)
-        f->w[k] = 2.0 * test_uniform(&s) - 1.0;
-    f->tl.act = act;
-    f->tl.loss = loss;
-    nets__tl_set_data(&f->tl, f->x, f->y, n);
-}
-
-static void fx_free(fixture *f) {
-    nets__tl_free(&f->tl);
-    ms_free(f->x);
-    ms_free(f->y);
-    ms_free(f->a);
-    ms_free(f->w);
-    ms_free(f->ga);
-    ms_free(f->gw);
-}
 
 /* Smallest |w_i·x_j| over j (ReLU kinks must be avoided by finite
  * differences). */
@@ -90,7 +47,7 @@ static void gradients_match_finite_differences(void **st) {
                 fixture f;
                 uint64_t seed = 11 + (uint64_t)(act * 4 + loss * 2 + sc);
                 size_t n = loss ? 530 : 23, checked = 0;
-                fx_make(&f, n, 4, 6, (nets_act)act, (nets_loss)loss, seed);
+                fx_make(&f, n, 4, 6, (nets_act)act, (nets_loss)loss, 0, seed);
                 assert_int_equal(nets__tl_splits(&f.tl), loss ? 2 : 1);
                 f.tl.out_scale = sc ? 2.385 : 1.0;
                 f.tl.fused = sc; /* ReLU: both backward paths */
@@ -126,8 +83,8 @@ static void threads_do_not_change_the_bits(void **st) {
         int fused = v % 2;
         nets_act act = fused ? NETS_RELU : NETS_TANH;
         size_t n = v < 2 ? 600 : 900, m = v < 2 ? 300 : 120;
-        fx_make(&f1, n, 7, m, act, NETS_SQUARE, 5);
-        fx_make(&f2, n, 7, m, act, NETS_SQUARE, 5);
+        fx_make(&f1, n, 7, m, act, NETS_SQUARE, 0, 5);
+        fx_make(&f2, n, 7, m, act, NETS_SQUARE, 0, 5);
         assert_int_equal(nets__tl_splits(&f1.tl), v < 2 ? 1 : 2);
         f1.tl.fused = f2.tl.fused = fused;
         double l1 = nets__tl_forward(&f1.tl, f1.a, f1.w, 1);
