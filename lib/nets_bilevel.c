@@ -70,13 +70,16 @@ enum { GB = 256 };
 /* Upper triangle (row-major) of C = α AᵀA (trans, A rows×cols → cols×cols)
  * or α AAᵀ (rows×rows), by tiles: diagonal tiles by SYRK, the others by
  * GEMM, each entry by one BLAS call whatever the thread count (the tiles
- * depend on the size only: 256, or two per side below 512 so that two
- * threads share even a small matrix). A is float64 (ad) or float32 (af);
+ * depend on the size only: two per side up to 512, so that two threads
+ * share even a small matrix; 256 up to 1024; four per side above, since
+ * every call repacks its panels of A: at n = 20000, m = 4000 tiles of 1000
+ * instead of 256 take 5% off the step). A is float64 (ad) or float32 (af);
  * a float32 Gram matrix is formed in c32 and widened into C. */
 static void gram_upper(const double *ad, const float *af, size_t rows, size_t cols, int trans,
                        double alpha, double *C, float *c32, int nt) {
     size_t k = trans ? cols : rows, inner = trans ? rows : cols;
-    size_t tile = k <= 2 * GB ? (k + 1) / 2 : GB, nb = (k + tile - 1) / tile;
+    size_t tile = k <= 2 * GB ? (k + 1) / 2 : k <= 4 * GB ? GB : (k + 3) / 4;
+    size_t nb = (k + tile - 1) / tile;
     CBLAS_TRANSPOSE ta = trans ? CblasTrans : CblasNoTrans;
     CBLAS_TRANSPOSE tb = trans ? CblasNoTrans : CblasTrans;
     if ((double)k * (double)k * (double)inner < 1e6)
@@ -110,13 +113,62 @@ static void gram_upper(const double *ad, const float *af, size_t rows, size_t co
     }
 }
 
+/* Cholesky factor (lower, column-major view) of the k×k matrix A in place,
+ * right-looking by blocks of CB columns: the diagonal block by LAPACK, the
+ * panel below it by TRSM in row blocks, the trailing matrix by SYRK/GEMM in
+ * column blocks, the blocks spread over nt threads. The blocks depend on k
+ * only, so the factor has the same bits whatever the thread count (and the
+ * O(k³/3) update, the largest serial part of an inner solve otherwise, runs
+ * on every thread). Returns LAPACK's info (> 0: the leading minor of that
+ * order is not positive definite). */
+enum { CB = 256 };
+
+static lapack_int chol_blocked(double *A, size_t k, int nt) {
+    if (k <= 2 * CB)
+        return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)k, A, (lapack_int)k);
+    const int ld = (int)k;
+    for (size_t j0 = 0; j0 < k; j0 += CB) {
+        size_t jb = k - j0 < CB ? k - j0 : CB, r0 = j0 + jb;
+        double *ajj = A + j0 * k + j0;
+        lapack_int info =
+            LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)jb, ajj, (lapack_int)k);
+        if (info != 0)
+            return info + (lapack_int)j0;
+        if (r0 >= k)
+            break;
+        size_t nr = (k - r0 + CB - 1) / CB;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+        {
+            /* L21 = A21 L11^-T, CB rows at a time. */
+#pragma omp for schedule(static)
+            for (size_t c = 0; c < nr; c++) {
+                size_t i0 = r0 + c * CB, h = k - i0 < CB ? k - i0 : CB;
+                cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)h,
+                            (int)jb, 1.0, ajj, ld, A + j0 * k + i0, ld);
+            }
+            /* A22 −= L21 L21ᵀ (lower part), CB columns at a time. */
+#pragma omp for schedule(dynamic)
+            for (size_t c = 0; c < nr; c++) {
+                size_t c0 = r0 + c * CB, w = k - c0 < CB ? k - c0 : CB, below = k - c0 - w;
+                cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)w, (int)jb, -1.0,
+                            A + j0 * k + c0, ld, 1.0, A + c0 * k + c0, ld);
+                if (below)
+                    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)below, (int)w,
+                                (int)jb, -1.0, A + j0 * k + c0 + w, ld, A + j0 * k + c0, ld, 1.0,
+                                A + c0 * k + c0 + w, ld);
+            }
+        }
+    }
+    return 0;
+}
+
 /* Cholesky factorisation and solve of the k×k system whose upper triangle
  * (row-major) is in `sys`: that is the lower triangle in LAPACK's
  * column-major view, so no transposition; the _work entry points also skip
  * LAPACKE's O(k²) NaN scan (a NaN fails the factorisation or reaches the
  * solution, where the caller's finiteness checks see it). */
-static lapack_int chol_solve(double *sys, size_t k, double *rhs) {
-    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)k, sys, (lapack_int)k);
+static lapack_int chol_solve(double *sys, size_t k, double *rhs, int nt) {
+    lapack_int info = chol_blocked(sys, k, nt);
     if (info == 0)
         info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', (lapack_int)k, 1, sys, (lapack_int)k, rhs,
                                    (lapack_int)k);
@@ -145,13 +197,13 @@ static ms_status solve_square(nets_bilevel *b, nets_tl *t, double *r, ms_err *er
         for (size_t i = 0; i < m; i++)
             b->sys[i * m + i] += lam;
         nets__tl_htv(t, 1.0 / (double)n, t->y, r);
-        info = chol_solve(b->sys, m, r);
+        info = chol_solve(b->sys, m, r, nt);
     } else {
         gram_upper(t->h, t->hs, n, m, 0, 1.0 / (double)m, b->sys, b->sys32, nt);
         for (size_t j = 0; j < n; j++)
             b->sys[j * n + j] += lam * (double)n;
         memcpy(b->rhs, t->y, n * sizeof(double));
-        info = chol_solve(b->sys, n, b->rhs);
+        info = chol_solve(b->sys, n, b->rhs, nt);
         if (info == 0)
             nets__tl_htv(t, 1.0, b->rhs, r);
     }
@@ -208,7 +260,7 @@ static ms_status solve_logistic(nets_bilevel *b, nets_tl *t, double *r, double *
             b->sys[i * m + i] += b->lambda;
             dir[i] = -g[i];
         }
-        lapack_int info = chol_solve(b->sys, m, dir);
+        lapack_int info = chol_solve(b->sys, m, dir, nt);
         if (info != 0)
             return ms_fail(err, MS_ENUMERIC, "lambda",
                            "bilevel Newton system is not positive definite (LAPACK info %d)",

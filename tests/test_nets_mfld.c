@@ -287,6 +287,39 @@ static void bilevel_inner_solve_and_outer_drift(void **st) {
         }
 }
 
+/* The blocked Cholesky of inner systems larger than 512 (primal k = m and
+ * dual k = n): exact stationarity λ r_i + g(θ_i) = 0 of the solved inner
+ * problem, and the same bits with one and two threads. */
+static void bilevel_large_systems_blocked_cholesky(void **st) {
+    (void)st;
+    const size_t shapes[2][2] = {{1100, 700}, {600, 900}}; /* (n, m) */
+    for (int c = 0; c < 2; c++) {
+        double *r1 = ms_malloc(shapes[c][1], sizeof(double));
+        for (int nt = 1; nt <= 2; nt++) {
+            bfix b;
+            bfix_make(&b, shapes[c][0], 4, shapes[c][1], NETS_SQUARE, NETS_RELU, 77 + (uint64_t)c);
+            ms_err err;
+            double loss;
+            nets__tl_forward(&b.tl, b.r, b.th, nt);
+            assert_int_equal(nets__bilevel_solve(&b.bl, &b.tl, b.r, &loss, &err, nt), MS_OK);
+            if (nt == 1)
+                memcpy(r1, b.r, b.m * sizeof(double));
+            else
+                assert_memory_equal(r1, b.r, b.m * sizeof(double));
+            double *r = ms_malloc(b.m, sizeof(double)), scale = 0;
+            memcpy(r, b.r, b.m * sizeof(double));
+            nets__tl_backward(&b.tl, b.r, b.th, b.ga, b.gw, nt);
+            for (size_t i = 0; i < b.m; i++)
+                scale = fmax(scale, fabs(r[i]));
+            for (size_t i = 0; i < b.m; i++)
+                assert_close(r[i], -b.ga[i] / b.bl.lambda, 0, 1e-9 * scale);
+            ms_free(r);
+            bfix_free(&b);
+        }
+        ms_free(r1);
+    }
+}
+
 /* Bilevel through the kind on a teacher task: the inner residual streamed
  * is at round-off, the objective decreases, annealing ends the run with
  * converged = true once τ < τ_min. */
@@ -333,6 +366,7 @@ int main(void) {
         cmocka_unit_test(entropy_estimate_matches_closed_forms),
         cmocka_unit_test(annealing_schedules),
         cmocka_unit_test(bilevel_inner_solve_and_outer_drift),
+        cmocka_unit_test(bilevel_large_systems_blocked_cholesky),
         cmocka_unit_test(bilevel_kind_runs_and_anneals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
