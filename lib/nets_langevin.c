@@ -31,7 +31,7 @@ ms_status nets__step_mfld_lift(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     const double kap = S->p->kappa, lam = S->lambda;
     const double sw = sqrt(2.0 * h * S->tau), sa = sqrt(2.0 * kap * h * S->tau);
     double gn = 0;
-#pragma omp parallel for num_threads(nt) if (nt > 1 && m * d > 100000) schedule(static) reduction(+ : gn)
+#pragma omp parallel for num_threads(nt) if (nt > 1 && m * d >= 8192) schedule(static) reduction(+ : gn)
     for (size_t i = 0; i < m; i++) {
         ms_rng r;
         ms_rng_init(&r, S->seed, nets__noise_stream(S->it, i));
@@ -71,7 +71,7 @@ ms_status nets__step_mfld_bilevel(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     const double h = S->p->step_decay ? S->eta / sqrt((double)S->it + 1.0) : S->eta;
     const double sn = sqrt(2.0 * h * S->tau);
     double gn = 0;
-#pragma omp parallel for num_threads(nt) if (nt > 1 && m * d > 100000) schedule(static) reduction(+ : gn)
+#pragma omp parallel for num_threads(nt) if (nt > 1 && m * d >= 8192) schedule(static) reduction(+ : gn)
     for (size_t i = 0; i < m; i++) {
         ms_rng r;
         ms_rng_init(&r, S->seed, nets__noise_stream(S->it, i));
