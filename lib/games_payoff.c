@@ -375,9 +375,13 @@ int games_payoff_eval(const games_payoff *p, const double *x, const double *y, d
 
 /* Threads for a loop of `items` of about `cost` flops each: entering an
  * OpenMP region costs a team start even with if(0), so small loops (the
- * best-response refinements evaluate one point at a time) stay serial. */
+ * best-response refinements evaluate one point at a time) stay serial. The
+ * threshold, ~10^6 flops (~0.3 ms), is where a region pays on the 2-core
+ * development VM: with 2·10^4 the separable random Fourier fields at
+ * m = n = 1000 (6·10^4–10^5 flops per loop) ran 1.3-1.9x slower on two
+ * threads than on one (bench/games.sh). */
 static int threads_for(int nt, size_t items, size_t cost) {
-    return nt > 1 && items > 1 && items * cost > 20000 ? nt : 1;
+    return nt > 1 && items > 1 && items * cost > 1000000 ? nt : 1;
 }
 
 static int thread_id(void) {
