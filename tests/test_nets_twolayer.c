@@ -302,16 +302,7 @@ static void kind_results_do_not_depend_on_threads(void **st) {
         p.step = 0.2;
         p.seed = 77;
         p.stream_every = 1;
-        ms_value *v1 = nt_run(&nets_two_layer, &p, 1, NULL, NULL, NULL);
-        ms_value *v2 = nt_run(&nets_two_layer, &p, 2, NULL, NULL, NULL);
-        size_t r1, c1, r2, c2;
-        const double *w1 = nt_data(v1, "signed_measure/points", &r1, &c1);
-        const double *w2 = nt_data(v2, "signed_measure/points", &r2, &c2);
-        assert_int_equal(r1 * c1, r2 * c2);
-        assert_memory_equal(w1, w2, r1 * c1 * sizeof(double));
-        assert_true(ms_value_getnum(v1, "objective") == ms_value_getnum(v2, "objective"));
-        ms_value_free(v1);
-        ms_value_free(v2);
+        tl_same_bits_on_two_threads(&p);
         ms_params_free(&nets__2l_fields, &p);
     }
 }
