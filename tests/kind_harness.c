@@ -126,3 +126,21 @@ void harness_expect_invalid(const ms_kind *k, void *params, const char *field, c
     assert_true(found);
     ms_params_free(k->params, params);
 }
+
+void harness_alloc_failures(const ms_kind *k, const void *params, long max_fail) {
+    int ok = 0;
+    for (long n = 0; n < max_fail && !ok; n++) {
+        harness_opts o = {1, 0, NULL, NULL, NULL};
+        ms_err err;
+        ms_alloc_fail_after(n);
+        ms_value *v = harness_run(k, params, &o, &err);
+        ms_alloc_fail_after(-1);
+        if (v) {
+            ok = 1;
+            ms_value_free(v);
+        } else {
+            assert_int_equal(err.code, MS_ENOMEM);
+        }
+    }
+    assert_true(ok);
+}

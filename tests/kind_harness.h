@@ -41,4 +41,9 @@ void harness_set_measure(ms_measure *m, const double *pts, size_t n, size_t d, c
  * the params are freed either way. */
 void harness_expect_invalid(const ms_kind *k, void *params, const char *field, const char *words);
 
+/* Run kind k on params (one thread) with the n-th allocation failing, for
+ * n = 0, 1, ... up to max_fail: every failing run must end in MS_ENOMEM
+ * (no crash, no leak under ASan), and some n must let the run succeed. */
+void harness_alloc_failures(const ms_kind *k, const void *params, long max_fail);
+
 #endif

@@ -314,21 +314,7 @@ static void single_allocation_failures_are_clean(void **st) {
                 p.task = NETS_TASK_CLUSTERS;
                 p.loss = NETS_LOGISTIC;
             }
-            int ok = 0;
-            for (long k = 0; k < 200 && !ok; k++) {
-                ms_alloc_fail_after(k);
-                harness_opts o = {1, 0, NULL, NULL, NULL};
-                ms_err err;
-                ms_value *v = harness_run(&nets_two_layer, &p, &o, &err);
-                ms_alloc_fail_after(-1);
-                if (v) {
-                    ok = 1;
-                    ms_value_free(v);
-                } else {
-                    assert_int_equal(err.code, MS_ENOMEM);
-                }
-            }
-            assert_true(ok);
+            harness_alloc_failures(&nets_two_layer, &p, 200);
             ms_params_free(&nets__2l_fields, &p);
         }
 }

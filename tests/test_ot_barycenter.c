@@ -652,20 +652,7 @@ static void allocation_failure(void **st) {
     make_clouds(&c, 4);
     void *p = cloud_params(&c, 0.3, 0.1);
     harness_set_int(K, p, "max_iter", 3);
-    int ok = 0;
-    for (long k = 0; k < 200 && !ok; k++) {
-        ms_err err;
-        ms_alloc_fail_after(k);
-        ms_value *v = harness_run(K, p, NULL, &err);
-        ms_alloc_fail_after(-1);
-        if (v) {
-            ok = 1;
-            ms_value_free(v);
-        } else {
-            assert_int_equal(err.code, MS_ENOMEM);
-        }
-    }
-    assert_true(ok);
+    harness_alloc_failures(K, p, 200);
     harness_params_free(K, p);
 }
 

@@ -392,20 +392,7 @@ static void particle_allocation_failure(void **st) {
         harness_set_int(K, p, "support/particles", 10);
         *(int *)harness_field(K, p, "method") = method;
         harness_set_int(K, p, "max_iter", 2);
-        int ok = 0;
-        for (long k = 0; k < 200 && !ok; k++) {
-            ms_err err;
-            ms_alloc_fail_after(k);
-            ms_value *v = harness_run(K, p, NULL, &err);
-            ms_alloc_fail_after(-1);
-            if (v) {
-                ok = 1;
-                ms_value_free(v);
-            } else {
-                assert_int_equal(err.code, MS_ENOMEM);
-            }
-        }
-        assert_true(ok);
+        harness_alloc_failures(K, p, 200);
         harness_params_free(K, p);
     }
 }
