@@ -12,12 +12,9 @@
 #include <string.h>
 
 #include "kind_harness.h"
+#include "pot_fixtures.h"
 #include "ms_alloc.h"
 #include "registry.h"
-
-#ifndef FIXTURE_DIR
-#define FIXTURE_DIR "tests/fixtures"
-#endif
 
 static const ms_kind *K;
 static cJSON *fixtures;
@@ -25,46 +22,16 @@ static cJSON *fixtures;
 static int setup(void **st) {
     (void)st;
     K = ms_registry_find("barycenter");
-    FILE *fh = fopen(FIXTURE_DIR "/barycenter_pot.json", "rb");
-    if (!K || !fh)
+    fixtures = fixture_load("barycenter_pot.json");
+    if (!K || !fixtures)
         return -1;
-    fseek(fh, 0, SEEK_END);
-    long len = ftell(fh);
-    fseek(fh, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    size_t got = fread(buf, 1, (size_t)len, fh);
-    fclose(fh);
-    buf[got] = 0;
-    fixtures = cJSON_ParseWithLength(buf, got);
-    free(buf);
-    return fixtures ? 0 : -1;
+    return 0;
 }
 
 static int teardown(void **st) {
     (void)st;
     cJSON_Delete(fixtures);
     return 0;
-}
-
-/* Flatten a JSON array of numbers or of arrays of numbers. */
-static double *flat(const cJSON *a, size_t *rows, size_t *cols) {
-    size_t r = (size_t)cJSON_GetArraySize(a);
-    const cJSON *first = cJSON_GetArrayItem(a, 0);
-    size_t c = cJSON_IsArray(first) ? (size_t)cJSON_GetArraySize(first) : 1;
-    double *v = malloc(r * c * sizeof *v);
-    size_t i = 0;
-    const cJSON *row;
-    cJSON_ArrayForEach(row, a) {
-        if (cJSON_IsArray(row)) {
-            const cJSON *x;
-            cJSON_ArrayForEach(x, row) v[i++] = x->valuedouble;
-        } else {
-            v[i++] = row->valuedouble;
-        }
-    }
-    *rows = r;
-    *cols = c;
-    return v;
 }
 
 /* The case's params; ms_alloc is plain malloc in the test build while no
@@ -80,18 +47,18 @@ static void *params_of(const cJSON *c) {
     harness_set_int(K, p, "gap_every", 1000000);
     size_t r, cc;
     ms_vec *w = harness_field(K, p, "weights");
-    w->v = flat(cJSON_GetObjectItem(c, "weights"), &w->n, &cc);
+    w->v = fixture_flat(cJSON_GetObjectItem(c, "weights"), &w->n, &cc);
     if (strcmp(cJSON_GetObjectItem(c, "kind")->valuestring, "grid") == 0) {
         ms_vec *sh = harness_field(K, p, "grid/shape");
-        sh->v = flat(cJSON_GetObjectItem(c, "shape"), &sh->n, &cc);
+        sh->v = fixture_flat(cJSON_GetObjectItem(c, "shape"), &sh->n, &cc);
         ms_mat *bd = harness_field(K, p, "grid/bounds");
-        bd->v = flat(cJSON_GetObjectItem(c, "bounds"), &bd->rows, &bd->cols);
+        bd->v = fixture_flat(cJSON_GetObjectItem(c, "bounds"), &bd->rows, &bd->cols);
         ms_mat *vl = harness_field(K, p, "grid/values");
-        vl->v = flat(cJSON_GetObjectItem(c, "values"), &vl->rows, &vl->cols);
+        vl->v = fixture_flat(cJSON_GetObjectItem(c, "values"), &vl->rows, &vl->cols);
     } else {
         ms_mat *sp = harness_field(K, p, "support/points");
-        sp->v = flat(cJSON_GetObjectItem(c, "support"), &sp->rows, &sp->cols);
-        double *h = flat(cJSON_GetObjectItem(c, "histograms"), &r, &cc);
+        sp->v = fixture_flat(cJSON_GetObjectItem(c, "support"), &sp->rows, &sp->cols);
+        double *h = fixture_flat(cJSON_GetObjectItem(c, "histograms"), &r, &cc);
         ms_measures *ms = harness_field(K, p, "measures");
         ms->m = calloc(r, sizeof(ms_measure));
         ms->count = r;
@@ -115,7 +82,7 @@ static void check_case(const cJSON *c) {
     assert_true(ms_value_num(ms_value_get(v, "converged")) == 1);
     size_t r, n, n2, one;
     const double *mu = ms_value_data(ms_value_get(ms_value_get(v, "support"), "weights"), &r, &n);
-    double *ref = flat(cJSON_GetObjectItem(c, "barycenter"), &n2, &one);
+    double *ref = fixture_flat(cJSON_GetObjectItem(c, "barycenter"), &n2, &one);
     assert_int_equal(n, n2);
     double l1 = 0, mass = 0;
     for (size_t i = 0; i < n; i++) {

@@ -9,11 +9,8 @@
 #include <string.h>
 
 #include "kind_harness.h"
+#include "pot_fixtures.h"
 #include "registry.h"
-
-#ifndef FIXTURE_DIR
-#define FIXTURE_DIR "tests/fixtures"
-#endif
 
 static const ms_kind *K;
 static cJSON *fixtures;
@@ -21,19 +18,10 @@ static cJSON *fixtures;
 static int setup(void **st) {
     (void)st;
     K = ms_registry_find("ot");
-    FILE *fh = fopen(FIXTURE_DIR "/ot_pot.json", "rb");
-    if (!K || !fh)
+    fixtures = fixture_load("ot_pot.json");
+    if (!K || !fixtures)
         return -1;
-    fseek(fh, 0, SEEK_END);
-    long len = ftell(fh);
-    fseek(fh, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    size_t got = fread(buf, 1, (size_t)len, fh);
-    fclose(fh);
-    buf[got] = 0;
-    fixtures = cJSON_ParseWithLength(buf, got);
-    free(buf);
-    return fixtures ? 0 : -1;
+    return 0;
 }
 
 static int teardown(void **st) {
@@ -52,35 +40,14 @@ static const cJSON *find_case(const char *name) {
     return NULL;
 }
 
-/* Flatten a JSON array of numbers or of arrays of numbers. */
-static double *flat(const cJSON *a, size_t *rows, size_t *cols) {
-    size_t r = (size_t)cJSON_GetArraySize(a);
-    const cJSON *first = cJSON_GetArrayItem(a, 0);
-    size_t c = cJSON_IsArray(first) ? (size_t)cJSON_GetArraySize(first) : 1;
-    double *v = malloc(r * c * sizeof *v);
-    size_t i = 0;
-    const cJSON *row;
-    cJSON_ArrayForEach(row, a) {
-        if (cJSON_IsArray(row)) {
-            const cJSON *x;
-            cJSON_ArrayForEach(x, row) v[i++] = x->valuedouble;
-        } else {
-            v[i++] = row->valuedouble;
-        }
-    }
-    *rows = r;
-    *cols = c;
-    return v;
-}
-
 static void load_measure(void *p, const char *field, const cJSON *m) {
     size_t n, one, d = 0;
-    double *w = flat(cJSON_GetObjectItem(m, "weights"), &n, &one);
+    double *w = fixture_flat(cJSON_GetObjectItem(m, "weights"), &n, &one);
     double *pts = NULL;
     const cJSON *jp = cJSON_GetObjectItem(m, "points");
     if (jp) {
         size_t n2;
-        pts = flat(jp, &n2, &d);
+        pts = fixture_flat(jp, &n2, &d);
         assert_int_equal(n2, n);
     }
     harness_set_measure(harness_field(K, p, field), pts, n, d, w);
@@ -99,7 +66,7 @@ static void *params_of(const cJSON *c) {
         /* ms_alloc is plain malloc in production and in the test build
          * without an armed fault, so the params may own this buffer. */
         ms_mat *mat = harness_field(K, p, "cost_matrix");
-        mat->v = flat(cm, &mat->rows, &mat->cols);
+        mat->v = fixture_flat(cm, &mat->rows, &mat->cols);
     }
     const cJSON *rho = cJSON_GetObjectItem(c, "rho");
     if (rho)
@@ -122,7 +89,7 @@ static ms_value *solve(void *p) {
 static void compare_plan(const ms_value *v, const cJSON *c, double atol) {
     size_t r, cc, r2, c2;
     const double *P = ms_value_data(ms_value_get(v, "plan"), &r, &cc);
-    double *Q = flat(cJSON_GetObjectItem(c, "plan"), &r2, &c2);
+    double *Q = fixture_flat(cJSON_GetObjectItem(c, "plan"), &r2, &c2);
     assert_int_equal(r, r2);
     assert_int_equal(cc, c2);
     double worst = 0;
@@ -139,8 +106,8 @@ static void compare_potentials(const ms_value *v, const cJSON *c, double atol) {
     size_t n, one, m;
     const double *f = ms_value_data(ms_value_get(v, "f"), NULL, &n);
     const double *g = ms_value_data(ms_value_get(v, "g"), NULL, &m);
-    double *pf = flat(cJSON_GetObjectItem(c, "f"), &n, &one);
-    double *pg = flat(cJSON_GetObjectItem(c, "g"), &m, &one);
+    double *pf = fixture_flat(cJSON_GetObjectItem(c, "f"), &n, &one);
+    double *pg = fixture_flat(cJSON_GetObjectItem(c, "g"), &m, &one);
     double k = f[0] - pf[0];
     for (size_t i = 0; i < n; i++)
         assert_close(f[i] - k, pf[i], 0, atol);
