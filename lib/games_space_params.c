@@ -85,8 +85,10 @@ void games_space_params_check(const games_space_params *sp, const char *at, size
         }
         for (size_t c = 0; c < sp->low.n; c++)
             if (!(sp->high.v[c] > sp->low.v[c])) {
+                char lo[32];
+                ms_fmt_double(lo, sizeof lo, sp->low.v[c]);
                 snprintf(f, sizeof f, "%s/high/%zu", at, c);
-                ms_errlist_addf(errs, MS_EINVAL, f, "must be > low (%.17g)", sp->low.v[c]);
+                ms_errlist_addf(errs, MS_EINVAL, f, "must be > low (%s)", lo);
                 return;
             }
         return;

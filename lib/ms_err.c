@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *ms_status_str(ms_status s) {
@@ -99,4 +100,14 @@ ms_status ms_errlist_addf(ms_errlist *l, ms_status code, const char *field, cons
     vfill(&l->e[l->n++], code, field, fmt, ap);
     va_end(ap);
     return code;
+}
+
+int ms_fmt_double(char *buf, size_t cap, double x) {
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, cap, "%.*g", prec, x);
+        if (prec == 17 || strtod(buf, NULL) == x)
+            break;
+    }
+    return n;
 }

@@ -79,4 +79,10 @@ ms_status ms_errlist_add(ms_errlist *l, const ms_err *err);
 ms_status ms_errlist_addf(ms_errlist *l, ms_status code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* x as the shortest of %.15g, %.16g, %.17g that reads back as the same
+ * double (0.9, not 0.90000000000000002; every double round-trips), for
+ * messages and JSON numbers alike. Writes at most cap bytes (32 suffice);
+ * returns the length written. */
+int ms_fmt_double(char *buf, size_t cap, double x);
+
 #endif

@@ -48,27 +48,6 @@ static void join(char *out, size_t cap, const char *prefix, const char *name) {
         snprintf(out, cap, "%s", name);
 }
 
-/* x in the fewest significant digits that read back to the same double
- * (0.9, not 0.90000000000000002; 10, not 1e+01), for messages. */
-static void shortest(char *buf, size_t cap, double x) {
-    int found = 0;
-    for (int prec = 1; prec <= 17; prec++) {
-        char t[40];
-        snprintf(t, sizeof t, "%.*g", prec, x);
-        if (strtod(t, NULL) != x)
-            continue;
-        if (!found)
-            snprintf(buf, cap, "%s", t);
-        found = 1;
-        if (!strchr(t, 'e')) { /* plain notation where %g allows it */
-            snprintf(buf, cap, "%s", t);
-            return;
-        }
-    }
-    if (!found)
-        snprintf(buf, cap, "%.17g", x);
-}
-
 static int out_of_bounds(const ms_field *f, double x, char *why, size_t cap) {
     const char *op = NULL;
     double lim = 0;
@@ -83,8 +62,8 @@ static int out_of_bounds(const ms_field *f, double x, char *why, size_t cap) {
     if (!op)
         return 0;
     char a[32], b[32];
-    shortest(a, sizeof a, lim);
-    shortest(b, sizeof b, x);
+    ms_fmt_double(a, sizeof a, lim);
+    ms_fmt_double(b, sizeof b, x);
     snprintf(why, cap, "must be %s %s, got %s", op, a, b);
     return 1;
 }

@@ -148,10 +148,12 @@ static ms_status check(const void *vp, ms_errlist *errs) {
         if (p->scale_mode != 0)
             ms_errlist_addf(errs, MS_EINVAL, "scale_mode",
                             "method penalized is defined for init scale only");
-        if (p->rho_end > p->rho_start)
-            ms_errlist_addf(errs, MS_EINVAL, "rho_end", "%.17g exceeds rho_start %.17g", p->rho_end,
-                            p->rho_start);
-        else if (n_stages(p, MAX_STAGES) > MAX_STAGES)
+        if (p->rho_end > p->rho_start) {
+            char re[32], rs[32];
+            ms_fmt_double(re, sizeof re, p->rho_end);
+            ms_fmt_double(rs, sizeof rs, p->rho_start);
+            ms_errlist_addf(errs, MS_EINVAL, "rho_end", "%s exceeds rho_start %s", re, rs);
+        } else if (n_stages(p, MAX_STAGES) > MAX_STAGES)
             ms_errlist_addf(errs, MS_EINVAL, "rho_factor",
                             "more than %d stages from rho_start to rho_end", MAX_STAGES);
     }

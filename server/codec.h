@@ -89,7 +89,8 @@ void codec_job_free(codec_job *job);
 void codec_json_hooks_install(void);
 
 /* Write a result tree as JSON: dense blocks without a node per number,
- * %.17g, non-finite numbers as null. MS_ENOMEM if the buffer could not grow. */
+ * shortest round-trip numbers (ms_fmt_double), non-finite numbers as null.
+ * MS_ENOMEM if the buffer could not grow. */
 ms_status codec_value_write(sbuf *b, const ms_value *v);
 /* {"iteration": i, "fraction": f|null, "metrics": {...}} */
 void codec_progress_write(sbuf *b, const ms_progress *p);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ms_alloc.h"
+#include "ms_err.h"
 
 void sbuf_init(sbuf *b) {
     b->s = NULL;
@@ -176,17 +177,9 @@ void sbuf_json_num(sbuf *b, double x) {
     }
     if (sbuf_reserve(b, 32))
         return;
-    /* The shortest of %.15g, %.16g, %.17g that reads back as x: 0.1 stays
-     * "0.1" rather than "0.10000000000000001", and every double still
-     * round-trips exactly. */
-    char *out = b->s + b->len;
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(out, 32, "%.*g", prec, x);
-        if (prec == 17 || strtod(out, NULL) == x)
-            break;
-    }
-    b->len += (size_t)n;
+    /* 0.1 stays "0.1" rather than "0.10000000000000001", and every double
+     * still round-trips exactly. */
+    b->len += (size_t)ms_fmt_double(b->s + b->len, 32, x);
 }
 
 void sbuf_json_int(sbuf *b, long long x) {

@@ -38,7 +38,8 @@ void sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2,
 /* A JSON string literal with quotes; NULL writes null. Invalid UTF-8 bytes
  * are replaced by U+FFFD so that the output is always valid JSON. */
 void sbuf_json_str(sbuf *b, const char *s);
-/* A JSON number, %.17g (round-trips a double); NaN and ±Inf write null. */
+/* A JSON number, the shortest form that round-trips the double
+ * (ms_fmt_double); NaN and ±Inf write null. */
 void sbuf_json_num(sbuf *b, double x);
 void sbuf_json_int(sbuf *b, long long x);
 /* The text so far, NUL-terminated (never NULL: "" when empty or oom). */
