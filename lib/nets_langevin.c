@@ -19,6 +19,10 @@
 
 #include "nets_run_internal.h"
 
+/* Particle coordinates from which the update loops (a Gaussian draw, ~10 ns,
+ * per coordinate) pay for a parallel region. */
+enum { PAR_COORDS = 8192 };
+
 ms_status nets__step_mfld_lift(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     const int nt = ms_ctx_threads(ctx);
     const size_t m = S->m, d = S->d;
@@ -31,7 +35,7 @@ ms_status nets__step_mfld_lift(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     const double kap = S->p->kappa, lam = S->lambda;
     const double sw = sqrt(2.0 * h * S->tau), sa = sqrt(2.0 * kap * h * S->tau);
     double gn = 0;
-#pragma omp parallel for num_threads(nt) if (nt > 1 && m * d >= 8192) schedule(static) reduction(+ : gn)
+#pragma omp parallel for num_threads(nt) if (nt > 1 && m * d >= PAR_COORDS) schedule(static) reduction(+ : gn)
     for (size_t i = 0; i < m; i++) {
         ms_rng r;
         ms_rng_init(&r, S->seed, nets__noise_stream(S->it, i));
@@ -71,7 +75,7 @@ ms_status nets__step_mfld_bilevel(nets_run *S, const ms_ctx *ctx, ms_err *err) {
     const double h = S->p->step_decay ? S->eta / sqrt((double)S->it + 1.0) : S->eta;
     const double sn = sqrt(2.0 * h * S->tau);
     double gn = 0;
-#pragma omp parallel for num_threads(nt) if (nt > 1 && m * d >= 8192) schedule(static) reduction(+ : gn)
+#pragma omp parallel for num_threads(nt) if (nt > 1 && m * d >= PAR_COORDS) schedule(static) reduction(+ : gn)
     for (size_t i = 0; i < m; i++) {
         ms_rng r;
         ms_rng_init(&r, S->seed, nets__noise_stream(S->it, i));
