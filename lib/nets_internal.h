@@ -47,15 +47,25 @@ typedef struct nets_tl {
     double out_scale;
     const double *x, *y; /* n×d and n, borrowed */
     int single;          /* float32 GEMMs and workspaces */
-    int fused;           /* ReLU: forward leaves the mask 1[p_ji > 0] in h, not σ */
+    /* Fused mode (set at allocation): the forward also computes the data
+     * gradient's row sums, block by block while σ(P) is in cache, and no
+     * n×m matrix is kept; the backward only adds the chunks' partials.
+     * Unfused (the bilevel solve, which needs Φ = h): the forward keeps
+     * h = σ(x wᵀ) and the backward makes its two GEMMs from it. */
+    int fused;
     /* Workspaces (owned), float64 mode: */
-    double *h;  /* n×m: σ(x wᵀ) after forward (the mask when fused); σ' after backward */
-    double *xe; /* n×d: rows e_j x_j, built by the backward */
-    double *gw2, *ga2; /* m×d, m: second row half's partials (nets__tl_splits) */
+    double *h;         /* unfused, n×m: σ(x wᵀ) after forward; σ' after backward */
+    double *xe;        /* n×d: rows e_j x_j */
+    double *gw2, *ga2; /* unfused, m×d, m: second row half's partials (nets__tl_splits) */
+    /* fused, per chunk of rows (nets__tl_chunks): a NETS_ROW_BLOCK×m block
+     * of σ(P), the m×d partial Σ_j σ'(p_ji) e_j x_j and (tanh, sigmoid)
+     * the m partial Σ_j e_j σ(p_ji). */
+    double *hb, *acc, *gacc;
     /* float32 mode: the same in float, x rounded once per nets__tl_set_data,
      * the weights of the last forward, the backward's m×d products and
      * scratch vectors (e: n, ga: m, matrix-vector products: n + m). */
-    float *hs, *xs, *xes, *ws, *as, *gs, *es, *gas, *vs, *gs2, *gas2;
+    float *hs, *xs, *xes, *ws, *as, *gs, *es, *gas, *vs; /* unfused gs, gas: 2 halves */
+    float *hbs, *accs, *gaccs;
     double *f, *e; /* n: predictor (with scale s) and residual weights */
     double *part;  /* per row block partial losses */
     size_t n_cap;  /* rows the workspaces were sized for */
@@ -66,23 +76,26 @@ typedef struct nets_tl {
  * are bitwise the same whatever the thread count. */
 #define NETS_ROW_BLOCK 256
 #define NETS_COL_BLOCK 256
+/* Most row chunks of the fused pass (each has its own partial sums). */
+#define NETS_CHUNKS 8
 
 /* Allocate the workspaces for up to n_cap rows and m particles, float32
- * ones when `single`; all-or-nothing. */
-ms_status nets__tl_alloc(nets_tl *t, size_t n_cap, size_t d, size_t m, int single);
+ * ones when `single`, fused (see nets_tl) or not; all-or-nothing. */
+ms_status nets__tl_alloc(nets_tl *t, size_t n_cap, size_t d, size_t m, int single, int fused);
 void nets__tl_free(nets_tl *t);
 /* Point the model at data (n <= n_cap rows). Call again whenever the
  * contents of x change (float32 mode keeps a rounded copy). */
 void nets__tl_set_data(nets_tl *t, const double *x, const double *y, size_t n);
-/* Forward pass: fills h = σ(x wᵀ) (or, fused ReLU, 1[w_i·x_j > 0]), f,
- * e and returns R (the data loss of the scaled predictor). nt threads. */
+/* Forward pass: fills f, e (and unfused h = σ(x wᵀ); fused, the gradient's
+ * partials) and returns R (the data loss of the scaled predictor). nt
+ * threads. */
 double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt);
 /* Data part of the mean-field gradient at the last forward (same a, w) and
  * the current e: ga_i = Σ_j e_j σ(w_i·x_j), gw_i = a_i Σ_j e_j σ'(w_i·x_j)
  * x_j. Destroys h. ga (m) and gw (m×d) are outputs. */
 void nets__tl_backward(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
                        int nt);
-/* Matrix-vector products with the n×m matrix h of the last non-fused
+/* Matrix-vector products with the n×m matrix h of the last unfused
  * forward (whatever its precision): out (m) = α hᵀ v for v (n), and
  * out (n) = α h v for v (m). */
 void nets__tl_htv(nets_tl *t, double alpha, const double *v, double *out);
@@ -101,9 +114,13 @@ void nets__tl_backward32(nets_tl *t, const double *a, const double *w, double *g
 int nets__tl_threads(const nets_tl *t, int nt);
 /* Rows per forward block: a function of m and the precision only. */
 size_t nets__tl_row_block(const nets_tl *t);
-/* Row halves of the backward: 2 when m <= NETS_COL_BLOCK (one column
- * block) and n >= 2 NETS_ROW_BLOCK, else 1. A function of the sizes only. */
+/* Row halves of the unfused backward: 2 when m <= NETS_COL_BLOCK (one
+ * column block) and n >= 2 NETS_ROW_BLOCK, else 1. A function of the sizes
+ * only. */
 size_t nets__tl_splits(const nets_tl *t);
+/* Row chunks of the fused pass for n rows: min(NETS_CHUNKS, blocks of
+ * NETS_ROW_BLOCK rows). A function of n only. */
+size_t nets__tl_chunks(size_t n);
 
 /* Elementwise passes over rows of h, compiled for the CPU's vector width
  * (nets_simd.c); pick the table once per call. */

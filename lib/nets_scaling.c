@@ -207,7 +207,7 @@ static ms_status init(void *vs, const void *vp, const ms_ctx *ctx, ms_err *err) 
     int ok = 1;
     for (size_t k = 0; k < sizeof sz / sizeof sz[0] && ok; k++)
         ok = (*arr[k] = ms_malloc(sz[k] ? sz[k] : 1, sizeof(double))) != NULL;
-    ok = ok && nets__tl_alloc(&S->tl, n, d, m, 0) == MS_OK;
+    ok = ok && nets__tl_alloc(&S->tl, n, d, m, 0, 1) == MS_OK;
     ok = ok &&
          (p->method != 1 || nets__pen_alloc(&S->pen, n, m, d, (size_t)p->lbfgs_pairs) == MS_OK);
     if (!ok) {
@@ -268,7 +268,6 @@ static ms_status init(void *vs, const void *vp, const ms_ctx *ctx, ms_err *err) 
     }
     S->tl.act = (nets_act)p->activation;
     S->tl.loss = NETS_SQUARE;
-    S->tl.fused = 1;
     nets__tl_set_data(&S->tl, S->x, S->y, n);
     S->all_conv = 1;
     start_alpha(S);

@@ -5,11 +5,17 @@
  * spec §0) and the gradient of the first variation, ∇F'(u_i) = m ∇_{u_i} F_m
  * (spec §0, §2), the "mean-field step rule" every algorithm of the family
  * uses. All heavy work is two GEMMs (≈ 4nmd flops, spec §2 "Cost"):
- *   forward:  H = σ(X Wᵀ)                  by row blocks of X,
- *   backward: gW = a ⊙ (σ'(H)ᵀ diag(e) X)   by column blocks of particles,
+ *   forward:  H = σ(X Wᵀ),
+ *   backward: gW = a ⊙ (σ'(H)ᵀ diag(e) X),
  * with one vectorised pass over each row of H in between (nets_simd.c).
- * Blocks have fixed sizes, so the bits do not depend on the thread count:
- * every output entry is computed by the same BLAS call whatever the split.
+ * Fused mode (every algorithm but the bilevel one) makes both per block of
+ * NETS_ROW_BLOCK rows while the block of H is in cache, each chunk of
+ * blocks summing into its own partial gW; H never goes to memory (at the
+ * spec's size M that is 7% of a float64 step). Unfused mode keeps H (the
+ * bilevel solve needs Φ = H) and makes the backward by column blocks of
+ * particles. Blocks and chunks have fixed sizes, so the bits do not depend
+ * on the thread count: every output entry is computed by the same BLAS
+ * calls, added in the same order, whatever the split.
  * This file is the float64 path; nets_twolayer32.c the float32 one.
  *
  * What it is not for: penalties and updates (the algorithms add those).
@@ -22,41 +28,65 @@
 #include "ms_vmath.h"
 #include "nets_internal.h"
 
-ms_status nets__tl_alloc(nets_tl *t, size_t n_cap, size_t d, size_t m, int single) {
+size_t nets__tl_chunks(size_t n) {
+    size_t nblk = (n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK;
+    return nblk < 1 ? 1 : nblk > NETS_CHUNKS ? NETS_CHUNKS : nblk;
+}
+
+ms_status nets__tl_alloc(nets_tl *t, size_t n_cap, size_t d, size_t m, int single, int fused) {
     size_t nblk = n_cap / 16 + 1; /* row blocks are at least 16 rows */
     memset(t, 0, sizeof *t);
     if (m && n_cap > ((size_t)-1) / 16 / m)
         return MS_ENOMEM;
+    /* Fused: one block of σ(P) and the partial sums per chunk. */
+    const size_t nc = nets__tl_chunks(n_cap),
+                 rows = n_cap < NETS_ROW_BLOCK ? n_cap : NETS_ROW_BLOCK;
+    const size_t nh = fused ? 0 : n_cap * m, nhb = fused ? nc * (rows ? rows : 1) * m : 0;
+    const size_t nacc = fused ? nc * m * d : 0, ngacc = fused ? nc * m : 0;
     t->f = ms_malloc(n_cap, sizeof(double));
     t->e = ms_malloc(n_cap, sizeof(double));
     t->part = ms_malloc(nblk ? nblk : 1, sizeof(double));
     int ok = t->f && t->e && t->part;
     if (single) {
-        t->hs = ms_malloc_aligned(n_cap * m, sizeof(float));
         t->xs = ms_malloc(n_cap * d, sizeof(float));
         t->xes = ms_malloc(n_cap * d, sizeof(float));
         t->ws = ms_malloc(m * d, sizeof(float));
         t->as = ms_malloc(m, sizeof(float));
-        t->gs = ms_malloc(m * d, sizeof(float));
         t->es = ms_malloc(n_cap, sizeof(float));
-        t->gas = ms_malloc(m, sizeof(float));
         t->vs = ms_malloc(n_cap + m, sizeof(float));
-        t->gs2 = ms_malloc(m * d, sizeof(float));
-        t->gas2 = ms_malloc(m, sizeof(float));
-        ok = ok && t->hs && t->xs && t->xes && t->ws && t->as && t->gs && t->es && t->gas &&
-             t->vs && t->gs2 && t->gas2;
+        ok = ok && t->xs && t->xes && t->ws && t->as && t->es && t->vs;
+        if (fused) {
+            t->hbs = ms_malloc_aligned(nhb, sizeof(float));
+            t->accs = ms_malloc(nacc, sizeof(float));
+            t->gaccs = ms_malloc(ngacc, sizeof(float));
+            ok = ok && t->hbs && t->accs && t->gaccs;
+        } else {
+            t->hs = ms_malloc_aligned(nh, sizeof(float));
+            t->gs = ms_malloc(2 * m * d, sizeof(float)); /* two row halves */
+            t->gas = ms_malloc(2 * m, sizeof(float));
+            ok = ok && t->hs && t->gs && t->gas;
+        }
     } else {
-        t->h = ms_malloc_aligned(n_cap * m, sizeof(double));
         t->xe = ms_malloc(n_cap * d, sizeof(double));
-        t->gw2 = ms_malloc(m * d, sizeof(double));
-        t->ga2 = ms_malloc(m, sizeof(double));
-        ok = ok && t->h && t->xe && t->gw2 && t->ga2;
+        ok = ok && t->xe;
+        if (fused) {
+            t->hb = ms_malloc_aligned(nhb, sizeof(double));
+            t->acc = ms_malloc(nacc, sizeof(double));
+            t->gacc = ms_malloc(ngacc, sizeof(double));
+            ok = ok && t->hb && t->acc && t->gacc;
+        } else {
+            t->h = ms_malloc_aligned(nh, sizeof(double));
+            t->gw2 = ms_malloc(m * d, sizeof(double));
+            t->ga2 = ms_malloc(m, sizeof(double));
+            ok = ok && t->h && t->gw2 && t->ga2;
+        }
     }
     if (!ok) {
         nets__tl_free(t);
         return MS_ENOMEM;
     }
     t->single = single;
+    t->fused = fused;
     t->n_cap = n_cap;
     t->d = d;
     t->m = m;
@@ -69,18 +99,15 @@ void nets__tl_free(nets_tl *t) {
         return;
     ms_free_aligned(t->h);
     ms_free_aligned(t->hs);
-    float *fl[] = {t->xs, t->xes, t->ws, t->as, t->gs, t->es, t->gas, t->vs, t->gs2, t->gas2};
+    ms_free_aligned(t->hb);
+    ms_free_aligned(t->hbs);
+    float *fl[] = {t->xs, t->xes, t->ws, t->as, t->gs, t->es, t->gas, t->vs, t->accs, t->gaccs};
     for (size_t k = 0; k < sizeof fl / sizeof fl[0]; k++)
         ms_free(fl[k]);
-    ms_free(t->xe);
-    ms_free(t->gw2);
-    ms_free(t->ga2);
-    ms_free(t->f);
-    ms_free(t->e);
-    ms_free(t->part);
-    t->h = t->xe = t->gw2 = t->ga2 = t->f = t->e = t->part = NULL;
-    t->hs = t->xs = t->xes = t->ws = t->as = t->gs = t->es = t->gas = t->vs = NULL;
-    t->gs2 = t->gas2 = NULL;
+    double *db[] = {t->xe, t->gw2, t->ga2, t->acc, t->gacc, t->f, t->e, t->part};
+    for (size_t k = 0; k < sizeof db / sizeof db[0]; k++)
+        ms_free(db[k]);
+    memset(t, 0, sizeof *t);
 }
 
 void nets__tl_set_data(nets_tl *t, const double *x, const double *y, size_t n) {
@@ -149,13 +176,13 @@ int nets__tl_threads(const nets_tl *t, int nt) {
     return (double)t->n * (double)t->m * (double)t->d < 1e6 ? 1 : nt;
 }
 
-/* Rows [j0, j0+nb): P = X Wᵀ, then per row, while it is in cache, one pass
- * gives Σ_i a_i σ(p_i) and leaves σ(p) in place (ReLU fused mode: the mask
- * 1[p > 0], all the backward needs); then f_j, e_j. Returns Σ_j ℓ_j. */
-static double forward_block(nets_tl *t, const nets_simd *k, const double *a, const double *w,
-                            size_t j0, size_t nb) {
+/* Rows [j0, j0+nb) into h (nb×m): P = X Wᵀ, then per row, while it is in
+ * cache, one pass gives Σ_i a_i σ(p_i) and leaves σ(p) in place (fused
+ * ReLU: the mask 1[p > 0], all its backward needs); then f_j, e_j. Returns
+ * Σ_j ℓ_j. */
+static double forward_rows(nets_tl *t, const nets_simd *k, const double *a, const double *w,
+                           double *h, size_t j0, size_t nb) {
     const size_t m = t->m, d = t->d;
-    double *h = t->h + j0 * m;
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)d, 1.0,
                 t->x + j0 * d, (int)d, w, (int)d, 0.0, h, (int)m);
     const double s = t->out_scale, c = s / (double)m, inv = 1.0 / ((double)t->n * s);
@@ -176,17 +203,52 @@ static double forward_block(nets_tl *t, const nets_simd *k, const double *a, con
     return sum;
 }
 
+/* Fused mode, block b of chunk c: the forward of its rows into the chunk's
+ * block of h, then, while that block is in cache, its share of the
+ * backward: with M_i = Σ_j σ'(p_ji) e_j x_j, one GEMM of the columns of
+ * σ'(P) with the rows e_j x_j (K = the block's rows) adds into the chunk's
+ * partial M, and for tanh and sigmoid one GEMV of σ(P) with e (before σ'
+ * overwrites it) into the chunk's partial ga. */
+static void fused_block(nets_tl *t, const nets_simd *k, const double *a, const double *w, size_t c,
+                        size_t b, int first) {
+    const size_t m = t->m, d = t->d, j0 = b * NETS_ROW_BLOCK;
+    const size_t nb = t->n - j0 < NETS_ROW_BLOCK ? t->n - j0 : NETS_ROW_BLOCK;
+    /* (With fewer rows than a block there is one chunk, c = 0.) */
+    double *h = t->hb + c * NETS_ROW_BLOCK * m, beta = first ? 0.0 : 1.0;
+    t->part[b] = forward_rows(t, k, a, w, h, j0, nb);
+    k->scale_d(t->xe + j0 * d, t->x + j0 * d, t->e + j0, nb, d);
+    if (t->act != NETS_RELU) {
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)nb, (int)m, 1.0, h, (int)m, t->e + j0, 1, beta,
+                    t->gacc + c * m, 1);
+        k->dact_d(t->act, h, nb, m, m);
+    }
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)d, (int)nb, 1.0, h, (int)m,
+                t->xe + j0 * d, (int)d, beta, t->acc + c * m * d, (int)d);
+}
+
 double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt) {
     if (t->single)
         return nets__tl_forward32(t, a, w, nt);
-    const size_t rb = nets__tl_row_block(t), nblk = (t->n + rb - 1) / rb;
     const nets_simd *k = nets__simd_table();
     nt = nets__tl_threads(t, nt);
+    size_t nblk;
+    if (t->fused) {
+        /* Chunk c owns blocks [nblk c / nc, nblk (c+1) / nc). */
+        const size_t nc = nets__tl_chunks(t->n);
+        nblk = (t->n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK;
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (size_t b = 0; b < nblk; b++) {
-        size_t j0 = b * rb;
-        size_t nb = t->n - j0 < rb ? t->n - j0 : rb;
-        t->part[b] = forward_block(t, k, a, w, j0, nb);
+        for (size_t c = 0; c < nc; c++)
+            for (size_t b = nblk * c / nc; b < nblk * (c + 1) / nc; b++)
+                fused_block(t, k, a, w, c, b, b == nblk * c / nc);
+    } else {
+        const size_t rb = nets__tl_row_block(t);
+        nblk = (t->n + rb - 1) / rb;
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+        for (size_t b = 0; b < nblk; b++) {
+            size_t j0 = b * rb;
+            size_t nb = t->n - j0 < rb ? t->n - j0 : rb;
+            t->part[b] = forward_rows(t, k, a, w, t->h + j0 * t->m, j0, nb);
+        }
     }
     double sum = 0;
     for (size_t b = 0; b < nblk; b++)
@@ -201,45 +263,74 @@ size_t nets__tl_splits(const nets_tl *t) {
     return t->m <= NETS_COL_BLOCK && t->n >= 2 * NETS_ROW_BLOCK ? 2 : 1;
 }
 
-/* Work item of the backward: particles [i0, i0+mb) over rows [j0, j0+nr).
- * With M_i = Σ_j σ'(p_ji) e_j x_j, one GEMM of the columns of σ'(P) (in
- * place of σ(P), or the fused mask) with the rows e_j x_j gives the partial
- * M into P (m×d); for tanh and sigmoid, ga's partial Σ_j e_j σ(p_ji) goes
- * into g by a GEMV of σ(P) with e taken before σ' overwrites it. */
+/* Unfused work item of the backward: particles [i0, i0+mb) over rows
+ * [j0, j0+nr); the GEMM (and GEMV) of fused_block on the columns of the
+ * kept h, into P (m×d) and g (m). */
 static void backward_part(nets_tl *t, const nets_simd *k, double *g, double *P, size_t i0,
                           size_t mb, size_t j0, size_t nr) {
     const size_t m = t->m, d = t->d;
-    const int relu = t->act == NETS_RELU;
     double *hb = t->h + j0 * m + i0;
-    if (!(relu && t->fused)) {
-        if (!relu)
-            cblas_dgemv(CblasRowMajor, CblasTrans, (int)nr, (int)mb, 1.0, hb, (int)m, t->e + j0, 1,
-                        0.0, g + i0, 1);
-        k->dact_d(t->act, hb, nr, mb, m);
-    }
+    if (t->act != NETS_RELU)
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)nr, (int)mb, 1.0, hb, (int)m, t->e + j0, 1, 0.0,
+                    g + i0, 1);
+    k->dact_d(t->act, hb, nr, mb, m);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)nr, 1.0, hb, (int)m,
                 t->xe + j0 * d, (int)d, 0.0, P + i0 * d, (int)d);
 }
 
-/* Particles [i0, i1): gw_i = a_i M_i and, for the ReLU, ga_i = w_i·M_i by
- * 1-homogeneity (relu(p) = 1[p > 0] p); M (and tanh/sigmoid's ga) is the
- * sum of the row halves' partials when the rows were split. */
+/* Particle i, with M_i in gw_i (the sum of the partials): gw_i = a_i M_i
+ * and, for the ReLU, ga_i = w_i·M_i by 1-homogeneity (relu(p) = 1[p > 0] p). */
+static void finish_particle(const nets_tl *t, const double *a, const double *w, double *ga,
+                            double *gw, size_t i) {
+    const size_t d = t->d;
+    double *gi = gw + i * d, dot = 0;
+    const double *wi = w + i * d, ai = a[i];
+    for (size_t q = 0; q < d; q++) {
+        dot += wi[q] * gi[q];
+        gi[q] *= ai;
+    }
+    if (t->act == NETS_RELU)
+        ga[i] = dot;
+}
+
+/* Unfused: particles [i0, i1), adding the second row half's partials when
+ * the rows were split. */
 static void backward_finish(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
                             size_t i0, size_t i1, int split) {
     const size_t d = t->d;
-    const int relu = t->act == NETS_RELU;
     for (size_t i = i0; i < i1; i++) {
-        double *gi = gw + i * d, dot = 0;
-        const double *wi = w + i * d, *g2 = t->gw2 + i * d, ai = a[i];
-        for (size_t q = 0; q < d; q++) {
-            double mq = split ? gi[q] + g2[q] : gi[q];
-            dot += wi[q] * mq;
-            gi[q] = ai * mq;
+        if (split) {
+            double *gi = gw + i * d;
+            const double *g2 = t->gw2 + i * d;
+            for (size_t q = 0; q < d; q++)
+                gi[q] += g2[q];
+            if (t->act != NETS_RELU)
+                ga[i] += t->ga2[i];
         }
-        if (relu)
-            ga[i] = dot;
-        else if (split)
-            ga[i] += t->ga2[i];
+        finish_particle(t, a, w, ga, gw, i);
+    }
+}
+
+/* Fused: the chunks' partials, added in chunk order. */
+static void fused_finish(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
+                         int nt) {
+    const size_t m = t->m, d = t->d, md = m * d, nc = nets__tl_chunks(t->n);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (size_t i = 0; i < m; i++) {
+        double *gi = gw + i * d;
+        memcpy(gi, t->acc + i * d, d * sizeof(double));
+        for (size_t c = 1; c < nc; c++) {
+            const double *p = t->acc + c * md + i * d;
+            for (size_t q = 0; q < d; q++)
+                gi[q] += p[q];
+        }
+        if (t->act != NETS_RELU) {
+            double g = t->gacc[i];
+            for (size_t c = 1; c < nc; c++)
+                g += t->gacc[c * m + i];
+            ga[i] = g;
+        }
+        finish_particle(t, a, w, ga, gw, i);
     }
 }
 
@@ -249,10 +340,14 @@ void nets__tl_backward(nets_tl *t, const double *a, const double *w, double *ga,
         nets__tl_backward32(t, a, w, ga, gw, nt);
         return;
     }
+    nt = nets__tl_threads(t, nt);
+    if (t->fused) {
+        fused_finish(t, a, w, ga, gw, nt);
+        return;
+    }
     const size_t n = t->n, d = t->d, ncb = (t->m + NETS_COL_BLOCK - 1) / NETS_COL_BLOCK;
     const size_t nrb = (n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK, ns = nets__tl_splits(t);
     const nets_simd *k = nets__simd_table();
-    nt = nets__tl_threads(t, nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
 #pragma omp for schedule(static)

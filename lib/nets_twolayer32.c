@@ -42,14 +42,13 @@ void nets__act32(nets_act act, float *v, size_t n) {
     }
 }
 
-/* Rows [j0, j0+nb), as forward_block of nets_twolayer.c. */
-static double forward_block(nets_tl *t, const nets_simd *k, size_t j0, size_t nb) {
+/* Rows [j0, j0+nb) into h, as forward_rows of nets_twolayer.c. */
+static double forward_rows(nets_tl *t, const nets_simd *k, float *h, size_t j0, size_t nb) {
     const size_t m = t->m, d = t->d;
-    float *h = t->hs + j0 * m;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)m, (int)d, 1.0f,
                 t->xs + j0 * d, (int)d, t->ws, (int)d, 0.0f, h, (int)m);
     const double s = t->out_scale, c = s / (double)m, inv = 1.0 / ((double)t->n * s);
-    float *acc = t->es + j0; /* free until the backward */
+    float *acc = t->es + j0; /* rewritten with e below */
     double sum = 0;
     if (t->act == NETS_RELU)
         (t->fused ? k->relu_mask_f : k->relu_keep_f)(h, t->as, nb, m, acc);
@@ -63,8 +62,27 @@ static double forward_block(nets_tl *t, const nets_simd *k, size_t j0, size_t nb
         sum += nets__loss(t->loss, fj, t->y[j0 + j], &dl);
         t->f[j0 + j] = fj;
         t->e[j0 + j] = dl * inv;
+        /* Rows e_j x_j from the rounded x and e (float32 round-off, as any
+         * float32 product). */
+        t->es[j0 + j] = (float)t->e[j0 + j];
     }
     return sum;
+}
+
+/* Fused mode, block b of chunk c: as fused_block of nets_twolayer.c. */
+static void fused_block(nets_tl *t, const nets_simd *k, size_t c, size_t b, int first) {
+    const size_t m = t->m, d = t->d, j0 = b * NETS_ROW_BLOCK;
+    const size_t nb = t->n - j0 < NETS_ROW_BLOCK ? t->n - j0 : NETS_ROW_BLOCK;
+    float *h = t->hbs + c * NETS_ROW_BLOCK * m, beta = first ? 0.0f : 1.0f;
+    t->part[b] = forward_rows(t, k, h, j0, nb);
+    k->scale_f(t->xes + j0 * d, t->xs + j0 * d, t->es + j0, nb, d);
+    if (t->act != NETS_RELU) {
+        cblas_sgemv(CblasRowMajor, CblasTrans, (int)nb, (int)m, 1.0f, h, (int)m, t->es + j0, 1,
+                    beta, t->gaccs + c * m, 1);
+        k->dact_f(t->act, h, nb, m, m);
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)d, (int)nb, 1.0f, h, (int)m,
+                t->xes + j0 * d, (int)d, beta, t->accs + c * m * d, (int)d);
 }
 
 double nets__tl_forward32(nets_tl *t, const double *a, const double *w, int nt) {
@@ -73,14 +91,25 @@ double nets__tl_forward32(nets_tl *t, const double *a, const double *w, int nt) 
         t->ws[q] = (float)w[q];
     for (size_t i = 0; i < m; i++)
         t->as[i] = (float)a[i];
-    const size_t rb = nets__tl_row_block(t), nblk = (t->n + rb - 1) / rb;
     const nets_simd *k = nets__simd_table();
     nt = nets__tl_threads(t, nt);
+    size_t nblk;
+    if (t->fused) {
+        const size_t nc = nets__tl_chunks(t->n);
+        nblk = (t->n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK;
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (size_t b = 0; b < nblk; b++) {
-        size_t j0 = b * rb;
-        size_t nb = t->n - j0 < rb ? t->n - j0 : rb;
-        t->part[b] = forward_block(t, k, j0, nb);
+        for (size_t c = 0; c < nc; c++)
+            for (size_t b = nblk * c / nc; b < nblk * (c + 1) / nc; b++)
+                fused_block(t, k, c, b, b == nblk * c / nc);
+    } else {
+        const size_t rb = nets__tl_row_block(t);
+        nblk = (t->n + rb - 1) / rb;
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+        for (size_t b = 0; b < nblk; b++) {
+            size_t j0 = b * rb;
+            size_t nb = t->n - j0 < rb ? t->n - j0 : rb;
+            t->part[b] = forward_rows(t, k, t->hs + j0 * m, j0, nb);
+        }
     }
     double sum = 0;
     for (size_t b = 0; b < nblk; b++)
@@ -88,54 +117,63 @@ double nets__tl_forward32(nets_tl *t, const double *a, const double *w, int nt) 
     return sum / (double)t->n;
 }
 
-/* Work item of the backward, as backward_part of nets_twolayer.c: the
- * partial m×d product lands in the float scratch P (gs or gs2). */
+/* Unfused work item of the backward, as backward_part of nets_twolayer.c:
+ * the partial m×d product lands in the float scratch P (a half of gs). */
 static void backward_part(nets_tl *t, const nets_simd *k, float *g, float *P, size_t i0, size_t mb,
                           size_t j0, size_t nr) {
     const size_t m = t->m, d = t->d;
-    const int relu = t->act == NETS_RELU;
     float *hb = t->hs + j0 * m + i0;
-    if (!(relu && t->fused)) {
-        if (!relu)
-            cblas_sgemv(CblasRowMajor, CblasTrans, (int)nr, (int)mb, 1.0f, hb, (int)m, t->es + j0,
-                        1, 0.0f, g + i0, 1);
-        k->dact_f(t->act, hb, nr, mb, m);
-    }
+    if (t->act != NETS_RELU)
+        cblas_sgemv(CblasRowMajor, CblasTrans, (int)nr, (int)mb, 1.0f, hb, (int)m, t->es + j0, 1,
+                    0.0f, g + i0, 1);
+    k->dact_f(t->act, hb, nr, mb, m);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mb, (int)d, (int)nr, 1.0f, hb, (int)m,
                 t->xes + j0 * d, (int)d, 0.0f, P + i0 * d, (int)d);
 }
 
-/* Particles [i0, i1): widen M (the sum of the halves' partials when split)
- * into gw_i = a_i M_i and ga_i (w_i·M_i for the ReLU). */
-static void backward_finish(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
-                            size_t i0, size_t i1, int split) {
-    const size_t d = t->d;
-    const int relu = t->act == NETS_RELU;
-    for (size_t i = i0; i < i1; i++) {
-        const float *m1 = t->gs + i * d, *m2 = t->gs2 + i * d;
-        const double *wi = w + i * d, ai = a[i];
-        double *gi = gw + i * d, dot = 0;
-        for (size_t q = 0; q < d; q++) {
-            double g = split ? (double)m1[q] + (double)m2[q] : (double)m1[q];
-            dot += wi[q] * g;
-            gi[q] = ai * g;
-        }
-        ga[i] = relu ? dot : split ? (double)t->gas[i] + (double)t->gas2[i] : (double)t->gas[i];
+/* Particle i from its partial sums M (np of them, m×d apart, widened and
+ * added in order) and g (tanh, sigmoid; m apart): gw_i = a_i M_i, ga_i =
+ * w_i·M_i for the ReLU (1-homogeneity), Σ g otherwise. */
+static void finish_particle(const nets_tl *t, const double *a, const double *w, double *ga,
+                            double *gw, const float *M, const float *g, size_t np, size_t i) {
+    const size_t d = t->d, m = t->m, md = t->m * t->d;
+    double *gi = gw + i * d, dot = 0;
+    const double *wi = w + i * d, ai = a[i];
+    for (size_t q = 0; q < d; q++) {
+        double s = (double)M[i * d + q];
+        for (size_t c = 1; c < np; c++)
+            s += (double)M[c * md + i * d + q];
+        dot += wi[q] * s;
+        gi[q] = ai * s;
+    }
+    if (t->act == NETS_RELU) {
+        ga[i] = dot;
+    } else {
+        double s = (double)g[i];
+        for (size_t c = 1; c < np; c++)
+            s += (double)g[c * m + i];
+        ga[i] = s;
     }
 }
 
 void nets__tl_backward32(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
                          int nt) {
     const size_t n = t->n, d = t->d, ncb = (t->m + NETS_COL_BLOCK - 1) / NETS_COL_BLOCK;
-    const size_t nrb = (n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK, ns = nets__tl_splits(t);
     const nets_simd *k = nets__simd_table();
     nt = nets__tl_threads(t, nt);
+    if (t->fused) {
+        const size_t nc = nets__tl_chunks(n);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+        for (size_t i = 0; i < t->m; i++)
+            finish_particle(t, a, w, ga, gw, t->accs, t->gaccs, nc, i);
+        return;
+    }
+    const size_t nrb = (n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK, ns = nets__tl_splits(t);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        /* Rows e_j x_j from the rounded x and e (float32 round-off, as any
-         * float32 product). */
 #pragma omp for schedule(static)
         for (size_t b = 0; b < nrb; b++) {
+            /* e may have changed since the forward (the bilevel solve). */
             size_t j0 = b * NETS_ROW_BLOCK, nb = n - j0 < NETS_ROW_BLOCK ? n - j0 : NETS_ROW_BLOCK;
             for (size_t j = j0; j < j0 + nb; j++)
                 t->es[j] = (float)t->e[j];
@@ -146,14 +184,11 @@ void nets__tl_backward32(nets_tl *t, const double *a, const double *w, double *g
             size_t b = it / ns, q = it % ns, i0 = b * NETS_COL_BLOCK;
             size_t mb = t->m - i0 < NETS_COL_BLOCK ? t->m - i0 : NETS_COL_BLOCK;
             size_t j0 = q * (n / ns), nr = q + 1 < ns ? n / ns : n - j0;
-            backward_part(t, k, q ? t->gas2 : t->gas, q ? t->gs2 : t->gs, i0, mb, j0, nr);
-            if (ns == 1)
-                backward_finish(t, a, w, ga, gw, i0, i0 + mb, 0);
+            backward_part(t, k, t->gas + q * t->m, t->gs + q * t->m * d, i0, mb, j0, nr);
         }
-        if (ns > 1) {
+        /* gs and gas hold the row halves' partials one after the other. */
 #pragma omp for schedule(static)
-            for (size_t i = 0; i < t->m; i++)
-                backward_finish(t, a, w, ga, gw, i, i + 1, 1);
-        }
+        for (size_t i = 0; i < t->m; i++)
+            finish_particle(t, a, w, ga, gw, t->gs, t->gas, ns, i);
     }
 }

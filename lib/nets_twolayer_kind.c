@@ -181,9 +181,12 @@ static size_t memory(const void *vp) {
                : p->batch > 0            ? (size_t)p->batch
                                          : (size_t)p->n;
     size_t m = (size_t)p->m, d = (size_t)p->d + 1;
-    /* The n×m activations (twice for the logistic bilevel) in the working
-     * precision; the rest in doubles. */
-    size_t big = n * m * (p->method == M_MFLD_BILEVEL && p->loss == NETS_LOGISTIC ? 2 : 1);
+    /* In the working precision: bilevel, the n×m activations (twice for the
+     * logistic); otherwise (fused, nets_tl) a block of them and the partial
+     * sums per row chunk. The rest in doubles. */
+    size_t nc = nets__tl_chunks(n), rows = n < NETS_ROW_BLOCK ? n : NETS_ROW_BLOCK;
+    size_t big = p->method != M_MFLD_BILEVEL ? nc * (rows * m + m * d + m)
+                                             : n * m * (p->loss == NETS_LOGISTIC ? 2 : 1);
     size_t words = NETS_ROW_BLOCK * (m + n) + 8 * m * d + 3 * n * d;
     if (p->method == M_MFLD_BILEVEL)
         words += (n < m ? n : m) * (n < m ? n : m) * (p->precision ? 2 : 1);
@@ -228,7 +231,8 @@ static ms_status alloc_all(nets_run *S, const nets_2l_params *p) {
         if (!S->probe || !S->K0 || !S->Kt || !S->kern_ws)
             return MS_ENOMEM;
     }
-    if (nets__tl_alloc(&S->tl, S->n, d, m, p->precision) != MS_OK)
+    /* The bilevel inner solve needs the features Φ = h after the forward. */
+    if (nets__tl_alloc(&S->tl, S->n, d, m, p->precision, S->method != M_MFLD_BILEVEL) != MS_OK)
         return MS_ENOMEM;
     if (S->method == M_MFLD_BILEVEL &&
         nets__bilevel_alloc(&S->bl, S->n, m, d, (nets_loss)p->loss, p->precision) != MS_OK)
@@ -362,8 +366,6 @@ static ms_status init(void *vs, const void *vp, const ms_ctx *ctx, ms_err *err) 
     }
     S->tl.act = (nets_act)p->activation;
     S->tl.loss = (nets_loss)p->loss;
-    /* The bilevel inner solve needs the features Φ = h after the forward. */
-    S->tl.fused = S->method != M_MFLD_BILEVEL;
     nets__tl_set_data(&S->tl, S->x, S->y, S->n);
     S->bl.lambda = p->lambda;
     S->bl.newton_iter = (size_t)p->inner_iter;

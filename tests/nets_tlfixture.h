@@ -27,7 +27,7 @@ static void fx_make(fixture *f, size_t n, size_t d, size_t m, nets_act act, nets
     f->w = ms_malloc(m * d, sizeof(double));
     f->ga = ms_malloc(m, sizeof(double));
     f->gw = ms_malloc(m * d, sizeof(double));
-    assert_int_equal(nets__tl_alloc(&f->tl, n, d, m, single), MS_OK);
+    assert_int_equal(nets__tl_alloc(&f->tl, n, d, m, single, 0), MS_OK);
     uint64_t s = seed;
     for (size_t k = 0; k < n * d; k++)
         f->x[k] = 2.0 * test_uniform(&s) - 1.0;
@@ -41,6 +41,18 @@ static void fx_make(fixture *f, size_t n, size_t d, size_t m, nets_act act, nets
     f->tl.act = act;
     f->tl.loss = loss;
     nets__tl_set_data(&f->tl, f->x, f->y, n);
+}
+
+/* Reallocate the model fused or unfused (nets_tl); data, particles, the
+ * activation, loss and output scale stay. */
+static void fx_set_fused(fixture *f, int fused) {
+    nets_tl old = f->tl;
+    nets__tl_free(&f->tl);
+    assert_int_equal(nets__tl_alloc(&f->tl, f->n, f->d, f->m, old.single, fused), MS_OK);
+    f->tl.act = old.act;
+    f->tl.loss = old.loss;
+    f->tl.out_scale = old.out_scale;
+    nets__tl_set_data(&f->tl, f->x, f->y, f->n);
 }
 
 static void fx_free(fixture *f) {

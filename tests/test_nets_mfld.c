@@ -215,7 +215,7 @@ static void bfix_make(bfix *b, size_t n, size_t d, size_t m, nets_loss loss, net
             b->th[i * d + k] = 2 * test_uniform(&s) - 1;
         nets__normalize(b->th + i * d, d);
     }
-    assert_int_equal(nets__tl_alloc(&b->tl, n, d, m, 0), MS_OK);
+    assert_int_equal(nets__tl_alloc(&b->tl, n, d, m, 0, 0), MS_OK);
     b->tl.act = act;
     b->tl.loss = loss;
     nets__tl_set_data(&b->tl, b->x, b->y, n);

@@ -151,10 +151,9 @@ static void penalized_gradient_matches_finite_differences(void **st) {
             const double rho = r ? 1e-6 : 1.0;
             nets_tl tl;
             nets_pen P;
-            assert_int_equal(nets__tl_alloc(&tl, n, d, m, 0), MS_OK);
+            assert_int_equal(nets__tl_alloc(&tl, n, d, m, 0, !act), MS_OK);
             assert_int_equal(nets__pen_alloc(&P, n, m, d, 3), MS_OK);
             tl.act = act ? NETS_TANH : NETS_RELU;
-            tl.fused = !act;
             tl.loss = NETS_SQUARE;
             nets__tl_set_data(&tl, x, y, n);
             nets__pen_set_rho(&P, rho, u, u0);

@@ -50,7 +50,7 @@ static void gradients_match_finite_differences(void **st) {
                 fx_make(&f, n, 4, 6, (nets_act)act, (nets_loss)loss, 0, seed);
                 assert_int_equal(nets__tl_splits(&f.tl), loss ? 2 : 1);
                 f.tl.out_scale = sc ? 2.385 : 1.0;
-                f.tl.fused = sc; /* ReLU: both backward paths */
+                fx_set_fused(&f, sc); /* both paths */
                 const double s2 = f.tl.out_scale * f.tl.out_scale;
                 nets__tl_forward(&f.tl, f.a, f.w, 1);
                 nets__tl_backward(&f.tl, f.a, f.w, f.ga, f.gw, 1);
@@ -74,19 +74,22 @@ static void gradients_match_finite_differences(void **st) {
             }
 }
 
-/* Same bits whatever the thread count: fixed blocks (several of each), and
- * the two row halves of a single column block. */
+/* Same bits whatever the thread count: fixed blocks (several of each), the
+ * two row halves of a single column block (unfused), and the fused pass's
+ * row chunks, one block each or (n = 2600: 11 blocks in 8 chunks) several. */
 static void threads_do_not_change_the_bits(void **st) {
     (void)st;
-    for (int v = 0; v < 4; v++) {
+    for (int v = 0; v < 6; v++) {
         fixture f1, f2;
-        int fused = v % 2;
-        nets_act act = fused ? NETS_RELU : NETS_TANH;
-        size_t n = v < 2 ? 600 : 900, m = v < 2 ? 300 : 120;
+        int fused = v % 2 || v >= 4;
+        nets_act act = v == 4 ? NETS_SIGMOID : fused ? NETS_RELU : NETS_TANH;
+        size_t n = v < 2 ? 600 : v < 4 ? 900 : 2600, m = v < 2 ? 300 : v < 4 ? 120 : 40;
         fx_make(&f1, n, 7, m, act, NETS_SQUARE, 0, 5);
         fx_make(&f2, n, 7, m, act, NETS_SQUARE, 0, 5);
         assert_int_equal(nets__tl_splits(&f1.tl), v < 2 ? 1 : 2);
-        f1.tl.fused = f2.tl.fused = fused;
+        assert_int_equal(nets__tl_chunks(n), v < 2 ? 3 : v < 4 ? 4 : 8);
+        fx_set_fused(&f1, fused);
+        fx_set_fused(&f2, fused);
         double l1 = nets__tl_forward(&f1.tl, f1.a, f1.w, 1);
         double l2 = nets__tl_forward(&f2.tl, f2.a, f2.w, 2);
         assert_true(l1 == l2);
@@ -126,7 +129,7 @@ static double objective_at(const nets_2l_params *p, const double *a, const doubl
                            int method) {
     size_t n = p->x.rows, d = p->x.cols;
     nets_tl tl;
-    assert_int_equal(nets__tl_alloc(&tl, n, d, m, 0), MS_OK);
+    assert_int_equal(nets__tl_alloc(&tl, n, d, m, 0, 1), MS_OK);
     tl.act = (nets_act)p->activation;
     tl.loss = (nets_loss)p->loss;
     nets__tl_set_data(&tl, p->x.v, p->y.v, n);

@@ -38,7 +38,8 @@ static void single_matches_double(void **st) {
                 uint64_t seed = 100 + (uint64_t)(act * 4 + loss * 2 + v);
                 fx_make(&f64, n, d, m, (nets_act)act, (nets_loss)loss, 0, seed);
                 fx_make(&f32, n, d, m, (nets_act)act, (nets_loss)loss, 1, seed);
-                f64.tl.fused = f32.tl.fused = v;
+                fx_set_fused(&f64, v);
+                fx_set_fused(&f32, v);
                 f64.tl.out_scale = f32.tl.out_scale = v ? 1.0 : 2.385;
                 double l64 = nets__tl_forward(&f64.tl, f64.a, f64.w, 1);
                 double l32 = nets__tl_forward(&f32.tl, f32.a, f32.w, 1);
@@ -89,7 +90,7 @@ static void single_gradients_match_finite_differences(void **st) {
             fx_make(&f, n, 4, 6, (nets_act)act, (nets_loss)loss, 1,
                     31 + (uint64_t)(act * 2 + loss));
             assert_int_equal(nets__tl_splits(&f.tl), loss ? 2 : 1);
-            f.tl.fused = loss; /* ReLU: both backward paths */
+            fx_set_fused(&f, loss); /* both paths */
             nets__tl_forward(&f.tl, f.a, f.w, 1);
             nets__tl_backward(&f.tl, f.a, f.w, f.ga, f.gw, 1);
             double gmax = 0;
@@ -126,7 +127,8 @@ static void single_threads_do_not_change_the_bits(void **st) {
         size_t m = v < 3 ? 600 : 120;
         fx_make(&f1, 700, 7, m, act, NETS_SQUARE, 1, 5);
         fx_make(&f2, 700, 7, m, act, NETS_SQUARE, 1, 5);
-        f1.tl.fused = f2.tl.fused = v % 3 == 0;
+        fx_set_fused(&f1, v % 3 == 0);
+        fx_set_fused(&f2, v % 3 == 0);
         double l1 = nets__tl_forward(&f1.tl, f1.a, f1.w, 1);
         double l2 = nets__tl_forward(&f2.tl, f2.a, f2.w, 2);
         assert_true(l1 == l2);
