@@ -203,19 +203,18 @@ static double forward_rows(nets_tl *t, const nets_simd *k, const double *a, cons
     return sum;
 }
 
-/* Fused mode, block b of chunk c: the forward of its rows into the chunk's
- * block of h, then, while that block is in cache, its share of the
+/* Fused mode, rows [j0, j0+nb) of chunk c: the forward of its rows into the
+ * chunk's block of h, then, while that block is in cache, its share of the
  * backward: with M_i = Σ_j σ'(p_ji) e_j x_j, one GEMM of the columns of
  * σ'(P) with the rows e_j x_j (K = the block's rows) adds into the chunk's
  * partial M, and for tanh and sigmoid one GEMV of σ(P) with e (before σ'
- * overwrites it) into the chunk's partial ga. */
-static void fused_block(nets_tl *t, const nets_simd *k, const double *a, const double *w, size_t c,
-                        size_t b, int first) {
-    const size_t m = t->m, d = t->d, j0 = b * NETS_ROW_BLOCK;
-    const size_t nb = t->n - j0 < NETS_ROW_BLOCK ? t->n - j0 : NETS_ROW_BLOCK;
+ * overwrites it) into the chunk's partial ga. Returns Σ_j ℓ_j. */
+static double fused_block(nets_tl *t, const nets_simd *k, const double *a, const double *w,
+                          size_t c, size_t j0, size_t nb, int first) {
+    const size_t m = t->m, d = t->d;
     /* (With fewer rows than a block there is one chunk, c = 0.) */
     double *h = t->hb + c * NETS_ROW_BLOCK * m, beta = first ? 0.0 : 1.0;
-    t->part[b] = forward_rows(t, k, a, w, h, j0, nb);
+    double loss = forward_rows(t, k, a, w, h, j0, nb);
     k->scale_d(t->xe + j0 * d, t->x + j0 * d, t->e + j0, nb, d);
     if (t->act != NETS_RELU) {
         cblas_dgemv(CblasRowMajor, CblasTrans, (int)nb, (int)m, 1.0, h, (int)m, t->e + j0, 1, beta,
@@ -224,6 +223,7 @@ static void fused_block(nets_tl *t, const nets_simd *k, const double *a, const d
     }
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)d, (int)nb, 1.0, h, (int)m,
                 t->xe + j0 * d, (int)d, beta, t->acc + c * m * d, (int)d);
+    return loss;
 }
 
 double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt) {
@@ -233,13 +233,19 @@ double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt) {
     nt = nets__tl_threads(t, nt);
     size_t nblk;
     if (t->fused) {
-        /* Chunk c owns blocks [nblk c / nc, nblk (c+1) / nc). */
-        const size_t nc = nets__tl_chunks(t->n);
-        nblk = (t->n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK;
+        /* Chunk c owns rows [n c / nc, n (c+1) / nc), in blocks of at most
+         * NETS_ROW_BLOCK rows from its first; part[c] is its loss. */
+        const size_t n = t->n, nc = nets__tl_chunks(n);
+        nblk = nc;
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-        for (size_t c = 0; c < nc; c++)
-            for (size_t b = nblk * c / nc; b < nblk * (c + 1) / nc; b++)
-                fused_block(t, k, a, w, c, b, b == nblk * c / nc);
+        for (size_t c = 0; c < nc; c++) {
+            const size_t r0 = n * c / nc, r1 = n * (c + 1) / nc;
+            double sum = 0;
+            for (size_t j0 = r0; j0 < r1; j0 += NETS_ROW_BLOCK)
+                sum += fused_block(t, k, a, w, c, j0,
+                                   r1 - j0 < NETS_ROW_BLOCK ? r1 - j0 : NETS_ROW_BLOCK, j0 == r0);
+            t->part[c] = sum;
+        }
     } else {
         const size_t rb = nets__tl_row_block(t);
         nblk = (t->n + rb - 1) / rb;

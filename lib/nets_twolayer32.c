@@ -69,12 +69,13 @@ static double forward_rows(nets_tl *t, const nets_simd *k, float *h, size_t j0, 
     return sum;
 }
 
-/* Fused mode, block b of chunk c: as fused_block of nets_twolayer.c. */
-static void fused_block(nets_tl *t, const nets_simd *k, size_t c, size_t b, int first) {
-    const size_t m = t->m, d = t->d, j0 = b * NETS_ROW_BLOCK;
-    const size_t nb = t->n - j0 < NETS_ROW_BLOCK ? t->n - j0 : NETS_ROW_BLOCK;
+/* Fused mode, rows [j0, j0+nb) of chunk c: as fused_block of
+ * nets_twolayer.c. */
+static double fused_block(nets_tl *t, const nets_simd *k, size_t c, size_t j0, size_t nb,
+                          int first) {
+    const size_t m = t->m, d = t->d;
     float *h = t->hbs + c * NETS_ROW_BLOCK * m, beta = first ? 0.0f : 1.0f;
-    t->part[b] = forward_rows(t, k, h, j0, nb);
+    double loss = forward_rows(t, k, h, j0, nb);
     k->scale_f(t->xes + j0 * d, t->xs + j0 * d, t->es + j0, nb, d);
     if (t->act != NETS_RELU) {
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)nb, (int)m, 1.0f, h, (int)m, t->es + j0, 1,
@@ -83,6 +84,7 @@ static void fused_block(nets_tl *t, const nets_simd *k, size_t c, size_t b, int 
     }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)d, (int)nb, 1.0f, h, (int)m,
                 t->xes + j0 * d, (int)d, beta, t->accs + c * m * d, (int)d);
+    return loss;
 }
 
 double nets__tl_forward32(nets_tl *t, const double *a, const double *w, int nt) {
@@ -95,12 +97,17 @@ double nets__tl_forward32(nets_tl *t, const double *a, const double *w, int nt) 
     nt = nets__tl_threads(t, nt);
     size_t nblk;
     if (t->fused) {
-        const size_t nc = nets__tl_chunks(t->n);
-        nblk = (t->n + NETS_ROW_BLOCK - 1) / NETS_ROW_BLOCK;
+        const size_t n = t->n, nc = nets__tl_chunks(n);
+        nblk = nc;
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-        for (size_t c = 0; c < nc; c++)
-            for (size_t b = nblk * c / nc; b < nblk * (c + 1) / nc; b++)
-                fused_block(t, k, c, b, b == nblk * c / nc);
+        for (size_t c = 0; c < nc; c++) {
+            const size_t r0 = n * c / nc, r1 = n * (c + 1) / nc;
+            double sum = 0;
+            for (size_t j0 = r0; j0 < r1; j0 += NETS_ROW_BLOCK)
+                sum += fused_block(t, k, c, j0, r1 - j0 < NETS_ROW_BLOCK ? r1 - j0 : NETS_ROW_BLOCK,
+                                   j0 == r0);
+            t->part[c] = sum;
+        }
     } else {
         const size_t rb = nets__tl_row_block(t);
         nblk = (t->n + rb - 1) / rb;
@@ -139,12 +146,16 @@ static void finish_particle(const nets_tl *t, const double *a, const double *w, 
     const size_t d = t->d, m = t->m, md = t->m * t->d;
     double *gi = gw + i * d, dot = 0;
     const double *wi = w + i * d, ai = a[i];
+    for (size_t q = 0; q < d; q++)
+        gi[q] = (double)M[i * d + q];
+    for (size_t c = 1; c < np; c++) {
+        const float *Mc = M + c * md + i * d;
+        for (size_t q = 0; q < d; q++)
+            gi[q] += (double)Mc[q];
+    }
     for (size_t q = 0; q < d; q++) {
-        double s = (double)M[i * d + q];
-        for (size_t c = 1; c < np; c++)
-            s += (double)M[c * md + i * d + q];
-        dot += wi[q] * s;
-        gi[q] = ai * s;
+        dot += wi[q] * gi[q];
+        gi[q] *= ai;
     }
     if (t->act == NETS_RELU) {
         ga[i] = dot;

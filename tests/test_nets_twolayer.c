@@ -76,7 +76,7 @@ static void gradients_match_finite_differences(void **st) {
 
 /* Same bits whatever the thread count: fixed blocks (several of each), the
  * two row halves of a single column block (unfused), and the fused pass's
- * row chunks, one block each or (n = 2600: 11 blocks in 8 chunks) several. */
+ * row chunks, one block each or (n = 2600: 8 chunks of 325 rows) two. */
 static void threads_do_not_change_the_bits(void **st) {
     (void)st;
     for (int v = 0; v < 6; v++) {
