@@ -32,7 +32,10 @@ PY=/usr/bin/python3
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-"$BUILD/bench/nets_meanfield" --dump "$out" >/dev/null
+# Both sides call the same OpenBLAS, whose kernels (printed here) follow the
+# CPU unless OPENBLAS_CORETYPE names them.
+core=$(OPENBLAS_VERBOSE=2 "$BUILD/bench/nets_meanfield" --dump "$out" 2>&1 | sed -n 's/^Core: //p')
+echo "OpenBLAS kernels: ${core:-?} (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
 $PY bench/nets_torch.py --check "$out"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (start)"
 r=1
