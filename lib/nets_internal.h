@@ -145,6 +145,12 @@ typedef struct nets_simd {
                     size_t nb, size_t d);
     void (*scale_f)(float *restrict out, const float *restrict x, const float *restrict e,
                     size_t nb, size_t d);
+    /* For nb rows φ_j of phi (m entries each, contiguous): acc += (φ_j·v) φ_j,
+     * in double. */
+    void (*gram_d)(const double *restrict phi, const double *restrict v, size_t nb, size_t m,
+                   double *restrict acc);
+    void (*gram_f)(const float *restrict phi, const double *restrict v, size_t nb, size_t m,
+                   double *restrict acc);
 } nets_simd;
 const nets_simd *nets__simd_table(void);
 /* σ applied in place to n floats (through float64 exp for tanh, sigmoid). */
@@ -253,6 +259,15 @@ typedef struct nets_bilevel {
      * share of the step, and robust for small λ). phid32 replaces phid. */
     float *sys32, *phid32;
     double inner_residual;
+    /* Square loss, m <= n: the factor left in sys by the last direct solve
+     * preconditions conjugate gradients on the next systems (nets_bilevel.c);
+     * `reuse` (set by the caller: full-batch data) allows it. cg: 5m +
+     * NETS_CHUNKS·m scratch. */
+    int reuse, have_fac;
+    size_t cg_iters; /* the last solve's CG iterations (0: direct) */
+    size_t cg_rest;  /* solves left before CG is tried again */
+    size_t fac_age;  /* solves since the factor was made */
+    double *cg;
 } nets_bilevel;
 ms_status nets__bilevel_alloc(nets_bilevel *b, size_t n, size_t m, size_t d, nets_loss loss,
                               int single);

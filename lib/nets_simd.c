@@ -79,7 +79,24 @@
         }                                                                                          \
     }
 
+/* The Gram operator's row pass (nets_bilevel.c): for nb rows φ_j of phi
+ * (m entries each, contiguous), u_j = φ_j·v, then acc += u_j φ_j, in double
+ * whatever the type of phi; one read of each row. */
+#define K_GRAM_ROWS(T, NAME, ATTR)                                                              \
+    ATTR static void NAME(const T *restrict phi, const double *restrict v, size_t nb, size_t m, \
+                          double *restrict acc) {                                               \
+        for (size_t j = 0; j < nb; j++) {                                                       \
+            const T *restrict row = phi + j * m;                                                \
+            double u = 0;                                                                       \
+            _Pragma("omp simd reduction(+ : u)") for (size_t i = 0; i < m; i++) u +=            \
+                (double)row[i] * v[i];                                                          \
+            _Pragma("omp simd") for (size_t i = 0; i < m; i++) acc[i] += u * (double)row[i];    \
+        }                                                                                       \
+    }
+
 #define K_REST(ISA, ATTR)                     \
+    K_GRAM_ROWS(double, gram_d_##ISA, ATTR)   \
+    K_GRAM_ROWS(float, gram_f_##ISA, ATTR)    \
     K_DOT(double, dot_d_##ISA, ATTR)          \
     K_DOT(float, dot_f_##ISA, ATTR)           \
     K_DACT(double, dact_d_##ISA, ATTR)        \
@@ -94,10 +111,11 @@
     K_RELU_ROWS(float, relu_keep_f_##ISA, ATTR, 0)  \
     K_REST(ISA, ATTR)
 
-#define K_TABLE(ISA)                                                                               \
-    static const nets_simd table_##ISA = {                                                         \
-        relu_mask_d_##ISA, relu_keep_d_##ISA, relu_mask_f_##ISA, relu_keep_f_##ISA, dot_d_##ISA,   \
-        dot_f_##ISA,       dact_d_##ISA,      dact_f_##ISA,      scale_d_##ISA,     scale_f_##ISA, \
+#define K_TABLE(ISA)                                                                \
+    static const nets_simd table_##ISA = {                                          \
+        relu_mask_d_##ISA, relu_keep_d_##ISA, relu_mask_f_##ISA, relu_keep_f_##ISA, \
+        dot_d_##ISA,       dot_f_##ISA,       dact_d_##ISA,      dact_f_##ISA,      \
+        scale_d_##ISA,     scale_f_##ISA,     gram_d_##ISA,      gram_f_##ISA,      \
     };
 
 K_ALL(base, )

@@ -368,6 +368,7 @@ static ms_status init(void *vs, const void *vp, const ms_ctx *ctx, ms_err *err) 
     S->tl.loss = (nets_loss)p->loss;
     nets__tl_set_data(&S->tl, S->x, S->y, S->n);
     S->bl.lambda = p->lambda;
+    S->bl.reuse = !S->online; /* the data, hence Φ, change with every batch */
     S->bl.newton_iter = (size_t)p->inner_iter;
     S->bl.newton_tol = p->inner_tol;
     S->an = (nets_anneal){(nets_anneal_kind)p->anneal,

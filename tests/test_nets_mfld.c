@@ -193,8 +193,17 @@ typedef struct {
     nets_bilevel bl;
 } bfix;
 
-static void bfix_make(bfix *b, size_t n, size_t d, size_t m, nets_loss loss, nets_act act,
-                      uint64_t seed) {
+/* θ_i uniform in the cube, normalised. */
+static void random_thetas(double *th, size_t m, size_t d, uint64_t *s) {
+    for (size_t i = 0; i < m; i++) {
+        for (size_t k = 0; k < d; k++)
+            th[i * d + k] = 2 * test_uniform(s) - 1;
+        nets__normalize(th + i * d, d);
+    }
+}
+
+static void bfix_make_prec(bfix *b, size_t n, size_t d, size_t m, nets_loss loss, nets_act act,
+                           uint64_t seed, int single) {
     b->n = n;
     b->d = d;
     b->m = m;
@@ -210,19 +219,20 @@ static void bfix_make(bfix *b, size_t n, size_t d, size_t m, nets_loss loss, net
     for (size_t j = 0; j < n; j++)
         b->y[j] = loss == NETS_LOGISTIC ? (b->x[j * d] + 0.3 * b->x[j * d + 1] > 0 ? 1.0 : -1.0)
                                         : sin(2.385 * b->x[j * d]);
-    for (size_t i = 0; i < m; i++) {
-        for (size_t k = 0; k < d; k++)
-            b->th[i * d + k] = 2 * test_uniform(&s) - 1;
-        nets__normalize(b->th + i * d, d);
-    }
-    assert_int_equal(nets__tl_alloc(&b->tl, n, d, m, 0, 0), MS_OK);
+    random_thetas(b->th, m, d, &s);
+    assert_int_equal(nets__tl_alloc(&b->tl, n, d, m, single, 0), MS_OK);
     b->tl.act = act;
     b->tl.loss = loss;
     nets__tl_set_data(&b->tl, b->x, b->y, n);
-    assert_int_equal(nets__bilevel_alloc(&b->bl, n, m, d, loss, 0), MS_OK);
+    assert_int_equal(nets__bilevel_alloc(&b->bl, n, m, d, loss, single), MS_OK);
     b->bl.lambda = 0.0371;
     b->bl.newton_iter = 100;
     b->bl.newton_tol = 1e-13;
+}
+
+static void bfix_make(bfix *b, size_t n, size_t d, size_t m, nets_loss loss, nets_act act,
+                      uint64_t seed) {
+    bfix_make_prec(b, n, d, m, loss, act, seed, 0);
 }
 
 static void bfix_free(bfix *b) {
@@ -320,6 +330,96 @@ static void bilevel_large_systems_blocked_cholesky(void **st) {
     }
 }
 
+/* Forward at b's θ and inner solve (r warm from its current value). */
+static void bfix_solve(bfix *b, int nt) {
+    ms_err err;
+    double loss;
+    nets__tl_forward(&b->tl, b->r, b->th, nt);
+    assert_int_equal(nets__bilevel_solve(&b->bl, &b->tl, b->r, &loss, &err, nt), MS_OK);
+}
+
+/* A direct solve at θ (fresh model, no factor to reuse) into r. */
+static void direct_solve_at(const bfix *like, const double *th, double lambda, int single,
+                            double *r, int nt) {
+    bfix c;
+    bfix_make_prec(&c, like->n, like->d, like->m, NETS_SQUARE, NETS_RELU, 91, single);
+    c.bl.lambda = lambda;
+    memcpy(c.th, th, c.m * c.d * sizeof(double));
+    bfix_solve(&c, nt);
+    assert_int_equal(c.bl.cg_iters, 0);
+    memcpy(r, c.r, c.m * sizeof(double));
+    bfix_free(&c);
+}
+
+/* Conjugate gradients preconditioned by the last factor (square loss,
+ * m >= 256, reused data), float64 and float32 features:
+ *  - after a small move of every θ_i (1e-3) the solve takes CG iterations,
+ *    its true residual is below 1e-12 of the right-hand side, and r agrees
+ *    with a fresh direct solve at the same θ (1e-10 relative; float32: the
+ *    direct solve's Gram matrix is rounded to float, 1e-4);
+ *  - the same bits on one and two threads;
+ *  - after a jump to fresh θ with a tiny λ, CG gives up within its 100
+ *    iterations: the step forms and factors its own system (the same bits
+ *    as the direct solve); when even a one-solve-old factor failed, the
+ *    next 16 solves skip CG. */
+static void bilevel_cg_warm_solves_match_direct(void **st) {
+    (void)st;
+    for (int single = 0; single < 2; single++) {
+        double *r1 = NULL;
+        for (int nt = 1; nt <= 2; nt++) {
+            bfix b;
+            bfix_make_prec(&b, 700, 4, 300, NETS_SQUARE, NETS_RELU, 91, single);
+            b.bl.reuse = 1;
+            bfix_solve(&b, nt);
+            assert_int_equal(b.bl.cg_iters, 0);
+            uint64_t s = 5;
+            for (size_t i = 0; i < b.m; i++) {
+                for (size_t k = 0; k < b.d; k++)
+                    b.th[i * b.d + k] += 1e-3 * (2 * test_uniform(&s) - 1);
+                nets__normalize(b.th + i * b.d, b.d);
+            }
+            bfix_solve(&b, nt);
+            assert_true(b.bl.cg_iters > 0 && b.bl.cg_iters <= 100);
+            double *c = ms_malloc(b.m, sizeof(double)), *rd = ms_malloc(b.m, sizeof(double));
+            nets__tl_htv(&b.tl, 1.0 / (double)b.n, b.y, c);
+            double cmax = 0, rmax = 0, diff = 0;
+            for (size_t i = 0; i < b.m; i++)
+                cmax = fmax(cmax, fabs(c[i]));
+            assert_true(b.bl.inner_residual <= 1e-12 * cmax);
+            direct_solve_at(&b, b.th, b.bl.lambda, single, rd, nt);
+            for (size_t i = 0; i < b.m; i++) {
+                rmax = fmax(rmax, fabs(rd[i]));
+                diff = fmax(diff, fabs(rd[i] - b.r[i]));
+            }
+            assert_true(diff <= (single ? 1e-4 : 1e-10) * rmax);
+            if (nt == 1) {
+                r1 = ms_malloc(b.m, sizeof(double));
+                memcpy(r1, b.r, b.m * sizeof(double));
+            } else {
+                assert_memory_equal(r1, b.r, b.m * sizeof(double));
+            }
+            /* The jumps: with a factor two solves old, then one solve old. */
+            b.bl.lambda = 1e-8;
+            for (int j = 0; j < 2; j++) {
+                random_thetas(b.th, b.m, b.d, &s);
+                bfix_solve(&b, nt);
+                assert_int_equal(b.bl.cg_iters, 0);
+                assert_int_equal(b.bl.cg_rest, j ? 16 : 0);
+                direct_solve_at(&b, b.th, 1e-8, single, rd, nt);
+                assert_memory_equal(rd, b.r, b.m * sizeof(double));
+            }
+            for (int k = 0; k < 16; k++)
+                bfix_solve(&b, nt);
+            assert_int_equal(b.bl.cg_rest, 0);
+            assert_int_equal(b.bl.cg_iters, 0);
+            ms_free(c);
+            ms_free(rd);
+            bfix_free(&b);
+        }
+        ms_free(r1);
+    }
+}
+
 /* Bilevel through the kind on a teacher task: the inner residual streamed
  * is at round-off, the objective decreases, annealing ends the run with
  * converged = true once τ < τ_min. */
@@ -367,6 +467,7 @@ int main(void) {
         cmocka_unit_test(annealing_schedules),
         cmocka_unit_test(bilevel_inner_solve_and_outer_drift),
         cmocka_unit_test(bilevel_large_systems_blocked_cholesky),
+        cmocka_unit_test(bilevel_cg_warm_solves_match_direct),
         cmocka_unit_test(bilevel_kind_runs_and_anneals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
