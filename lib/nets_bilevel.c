@@ -13,9 +13,10 @@
  * next systems, warm-started from the previous r, each iteration one pass
  * over Φ (≈ 4nm flops against the n·m² of forming the Gram matrix). They
  * stop at a max-norm residual of 1e-12 relative to the right-hand side,
- * checked on the true residual; when they do not get there in 100
- * iterations the step forms and factors its own system (and, if even a
- * one-step-old factor did not suffice, the next 16 steps do too).
+ * checked on the true residual; when they do not get there in m/32
+ * iterations (8 to 100) the step forms and factors its own system (and,
+ * if even a one-step-old factor did not suffice, the next 16 steps do
+ * too).
  * Logistic loss: damped Newton on r, warm-started from the previous step,
  * with the gradient norm reported as `inner_residual`.
  * The outer drift −r_i ∇g(θ_i) is ordinary back-propagation with r plugged
@@ -202,7 +203,11 @@ static double refresh(nets_tl *t, const double *r) {
     return sum / (double)n;
 }
 
-enum { CG_MIN_M = 256, CG_MAX_IT = 100, CG_BACKOFF = 16 };
+/* CG from m = CG_MIN_M; at most m/32 iterations, clamped to [8, 100]: one
+ * iteration streams Φ from memory, about m/64 of them cost as much as the
+ * direct solve's O(nm²) GEMM work, so an attempt that fails wastes at most
+ * about two direct solves. */
+enum { CG_MIN_M = 256, CG_BACKOFF = 16 };
 #define CG_TOL 1e-12
 
 static double max_abs(const double *v, size_t m) {
@@ -260,6 +265,7 @@ static int solve_cg(nets_bilevel *b, nets_tl *t, const double *c, double *r, int
     const size_t m = t->m;
     double *x = b->cg, *res = x + m, *z = res + m, *p = z + m, *ap = p + m;
     const double tol = CG_TOL * max_abs(c, m);
+    const size_t max_it = m / 32 < 8 ? 8 : m / 32 > 100 ? 100 : m / 32;
     memcpy(x, r, m * sizeof(double));
     gram_apply(b, t, x, ap, nt);
     for (size_t i = 0; i < m; i++)
@@ -271,7 +277,7 @@ static int solve_cg(nets_bilevel *b, nets_tl *t, const double *c, double *r, int
         memcpy(p, z, m * sizeof(double));
         double rz = dot(res, z, m);
         for (it = 1;; it++) {
-            if (it > CG_MAX_IT)
+            if (it > max_it)
                 return 0;
             gram_apply(b, t, p, ap, nt);
             double pap = dot(p, ap, m);
