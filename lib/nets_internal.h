@@ -268,6 +268,7 @@ typedef struct nets_bilevel {
     size_t cg_rest;  /* solves left before CG is tried again */
     size_t fac_age;  /* solves since the factor was made */
     double *cg;
+    void *half; /* k×k, working precision: the Gram matrix's second half (small k) */
 } nets_bilevel;
 ms_status nets__bilevel_alloc(nets_bilevel *b, size_t n, size_t m, size_t d, nets_loss loss,
                               int single);

@@ -289,14 +289,17 @@ static void smooth_objective_is_monotone(void **st) {
         }
 }
 
-/* Kind-level thread independence, noisy method included. */
+/* Kind-level thread independence, noisy method included; the bilevel one
+ * also at n = 1300 (its first inner system is a split Gram matrix, then CG
+ * iterations; at n = 700 tiles, then CG). */
 static void kind_results_do_not_depend_on_threads(void **st) {
     (void)st;
-    for (int method = 0; method < 4; method++) {
+    for (int v = 0; v < 5; v++) {
         nets_2l_params p;
+        int method = v < 4 ? v : M_MFLD_BILEVEL;
         ms_params_defaults(&nets__2l_fields, &p);
         p.d = 6;
-        p.n = 700;
+        p.n = v < 4 ? 700 : 1300;
         p.n_test = 50;
         p.m = 300;
         p.method = method;
