@@ -11,7 +11,9 @@
  * primal system changes little: from m = 256 and with full-batch data, the
  * factor of the last direct solve preconditions conjugate gradients on the
  * next systems, warm-started from the previous r, each iteration one pass
- * over Φ (≈ 4nm flops against the n·m² of forming the Gram matrix). They
+ * over Φ (≈ 4nm flops against the n·m² of forming the Gram matrix; the
+ * first pass also gives the right-hand side, the last is the refresh of f
+ * and e and gives the true residual). They
  * stop at a max-norm residual of 1e-12 relative to the right-hand side,
  * checked on the true residual; when they do not get there in m/32
  * iterations (8 to 100) the step forms and factors its own system (and,
@@ -57,7 +59,7 @@ ms_status nets__bilevel_alloc(nets_bilevel *b, size_t n, size_t m, size_t d, net
         ok = ok && b->sys32;
     }
     if (loss == NETS_SQUARE && m <= n) {
-        b->cg = ms_malloc((5 + NETS_CHUNKS) * m, sizeof(double));
+        b->cg = ms_malloc((5 + 2 * NETS_CHUNKS) * m, sizeof(double));
         ok = ok && b->cg;
     }
     if (gram_split(k, loss == NETS_SQUARE && n < m ? m : n)) {
@@ -265,30 +267,40 @@ static double dot(const double *u, const double *v, size_t m) {
     return s;
 }
 
-/* out = (ΦᵀΦ/(nm) + λI) v in one pass over the rows of Φ: each chunk of
- * rows (nets__tl_chunks) sums Σ_j (φ_j·v) φ_j into its own partial, and the
- * partials are added in chunk order (the same bits whatever the thread
- * count). */
-static void gram_apply(nets_bilevel *b, const nets_tl *t, const double *v, double *out, int nt) {
+/* One pass over the rows of Φ (the kernel of nets_simd.c): u_j = φ_j·v
+ * (into u when given), out = Σ_j (α u_j − β y_j) φ_j and, when out2,
+ * out2 = Σ_j y_j φ_j. Each chunk of rows (nets__tl_chunks) sums into its own
+ * partials, added in chunk order (the same bits whatever the thread count). */
+static void gram_pass(nets_bilevel *b, const nets_tl *t, const double *v, double alpha, double beta,
+                      double *u, double *out, double *out2, int nt) {
     const size_t n = t->n, m = t->m, nc = nets__tl_chunks(n);
     const nets_simd *k = nets__simd_table();
-    double *part = b->cg + 5 * m;
+    double *part = b->cg + 5 * m, *part2 = part + NETS_CHUNKS * m;
+    const double *y = beta != 0 || out2 ? t->y : NULL;
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (size_t c = 0; c < nc; c++) {
         size_t r0 = n * c / nc, r1 = n * (c + 1) / nc;
-        double *acc = part + c * m;
+        double *acc = part + c * m, *acc2 = out2 ? part2 + c * m : NULL;
         memset(acc, 0, m * sizeof(double));
+        if (acc2)
+            memset(acc2, 0, m * sizeof(double));
         if (t->single)
-            k->gram_f(t->hs + r0 * m, v, r1 - r0, m, acc);
+            k->gram_f(t->hs + r0 * m, v, y ? y + r0 : NULL, alpha, beta, r1 - r0, m,
+                      u ? u + r0 : NULL, acc, acc2);
         else
-            k->gram_d(t->h + r0 * m, v, r1 - r0, m, acc);
+            k->gram_d(t->h + r0 * m, v, y ? y + r0 : NULL, alpha, beta, r1 - r0, m,
+                      u ? u + r0 : NULL, acc, acc2);
     }
-    const double s = 1.0 / ((double)n * (double)m);
     for (size_t i = 0; i < m; i++) {
-        double a = part[i];
-        for (size_t c = 1; c < nc; c++)
+        double a = part[i], a2 = out2 ? part2[i] : 0;
+        for (size_t c = 1; c < nc; c++) {
             a += part[c * m + i];
-        out[i] = s * a + b->lambda * v[i];
+            if (out2)
+                a2 += part2[c * m + i];
+        }
+        out[i] = a;
+        if (out2)
+            out2[i] = a2;
     }
 }
 
@@ -298,19 +310,26 @@ static void precond(const nets_bilevel *b, size_t m, double *z) {
                         (lapack_int)m);
 }
 
-/* Preconditioned conjugate gradients on A r = c (primal system), from the
- * r given. Returns 1 with r and inner_residual (the true residual's max
- * norm) updated when the true residual reaches CG_TOL·max|c|, else 0 with
- * r untouched. */
-static int solve_cg(nets_bilevel *b, nets_tl *t, const double *c, double *r, int nt) {
-    const size_t m = t->m;
-    double *x = b->cg, *res = x + m, *z = res + m, *p = z + m, *ap = p + m;
-    const double tol = CG_TOL * max_abs(c, m);
+/* Preconditioned conjugate gradients on A r = c, A = ΦᵀΦ/(nm) + λI and
+ * c = Φᵀy/n (the primal system), from the r given. The first pass over Φ
+ * gives both A r and c; each iteration one pass for A p; the last pass is
+ * the refresh at the solution: f = Φr/m, e = (f − y)/n and Φᵀe, so that
+ * the true residual c − A r = −(Φᵀe + λr) is checked at no extra pass.
+ * Returns 1 with r, f, e, *loss and inner_residual (the true residual's
+ * max norm) set when it reaches CG_TOL·max|c|, else 0 with r untouched
+ * (f and e are then stale: the caller's direct solve refreshes them). */
+static int solve_cg(nets_bilevel *b, nets_tl *t, double *r, double *loss, int nt) {
+    const size_t n = t->n, m = t->m;
+    const double lam = b->lambda, s = 1.0 / ((double)n * (double)m), in = 1.0 / (double)n;
+    double *x = b->cg, *res = x + m, *z = res + m, *p = z + m, *ap = p + m, *c = b->rhs;
     const size_t max_it = m / 32 < 8 ? 8 : m / 32 > 100 ? 100 : m / 32;
     memcpy(x, r, m * sizeof(double));
-    gram_apply(b, t, x, ap, nt);
-    for (size_t i = 0; i < m; i++)
-        res[i] = c[i] - ap[i];
+    gram_pass(b, t, x, 1.0, 0.0, NULL, ap, c, nt);
+    for (size_t i = 0; i < m; i++) {
+        c[i] *= in;
+        res[i] = c[i] - (s * ap[i] + lam * x[i]);
+    }
+    const double tol = CG_TOL * max_abs(c, m);
     size_t it = 0;
     if (max_abs(res, m) > tol) {
         memcpy(z, res, m * sizeof(double));
@@ -320,7 +339,9 @@ static int solve_cg(nets_bilevel *b, nets_tl *t, const double *c, double *r, int
         for (it = 1;; it++) {
             if (it > max_it)
                 return 0;
-            gram_apply(b, t, p, ap, nt);
+            gram_pass(b, t, p, 1.0, 0.0, NULL, ap, NULL, nt);
+            for (size_t i = 0; i < m; i++)
+                ap[i] = s * ap[i] + lam * p[i];
             double pap = dot(p, ap, m);
             if (!(pap > 0) || !(rz > 0))
                 return 0;
@@ -329,15 +350,8 @@ static int solve_cg(nets_bilevel *b, nets_tl *t, const double *c, double *r, int
                 x[i] += alpha * p[i];
                 res[i] -= alpha * ap[i];
             }
-            if (max_abs(res, m) <= tol) {
-                /* The recurrence's residual drifts from the true one:
-                 * accept on the true residual only. */
-                gram_apply(b, t, x, ap, nt);
-                for (size_t i = 0; i < m; i++)
-                    res[i] = c[i] - ap[i];
-                if (max_abs(res, m) <= tol)
-                    break;
-            }
+            if (max_abs(res, m) <= tol)
+                break;
             memcpy(z, res, m * sizeof(double));
             precond(b, m, z);
             double rz1 = dot(res, z, m);
@@ -347,22 +361,38 @@ static int solve_cg(nets_bilevel *b, nets_tl *t, const double *c, double *r, int
                 p[i] = z[i] + beta * p[i];
         }
     }
+    /* The refresh, which also gives the true residual (the recurrence's
+     * drifts from it): accept on the true residual only. */
+    gram_pass(b, t, x, s, in, t->f, ap, NULL, nt);
+    for (size_t i = 0; i < m; i++)
+        res[i] = -(ap[i] + lam * x[i]);
+    if (max_abs(res, m) > tol)
+        return 0;
+    double sum = 0;
+    for (size_t j = 0; j < n; j++) {
+        double dl;
+        t->f[j] /= (double)m;
+        sum += nets__loss(t->loss, t->f[j], t->y[j], &dl);
+        t->e[j] = dl * in;
+    }
+    *loss = sum * in;
     memcpy(r, x, m * sizeof(double));
     b->inner_residual = max_abs(res, m);
     b->cg_iters = it;
     return 1;
 }
 
-static ms_status solve_square(nets_bilevel *b, nets_tl *t, double *r, ms_err *err, int nt) {
+/* Square loss: r, then (refresh) f, e and *loss. */
+static ms_status solve_square(nets_bilevel *b, nets_tl *t, double *r, double *loss, ms_err *err,
+                              int nt) {
     const size_t n = t->n, m = t->m;
     const double lam = b->lambda;
     lapack_int info;
     if (m <= n) {
         double *c = b->rhs;
-        nets__tl_htv(t, 1.0 / (double)n, t->y, c);
         b->fac_age++; /* solves since the factor in sys was made */
         if (b->reuse && b->have_fac && m >= CG_MIN_M && b->cg_rest == 0) {
-            if (solve_cg(b, t, c, r, nets__tl_threads(t, nt)))
+            if (solve_cg(b, t, r, loss, nets__tl_threads(t, nt)))
                 return MS_OK;
             /* Even the last step's factor is too far off: the particles move
              * fast, so skip the attempts for a while. */
@@ -375,6 +405,7 @@ static ms_status solve_square(nets_bilevel *b, nets_tl *t, double *r, ms_err *er
                    nt);
         for (size_t i = 0; i < m; i++)
             b->sys[i * m + i] += lam;
+        nets__tl_htv(t, 1.0 / (double)n, t->y, c);
         memcpy(r, c, m * sizeof(double));
         info = chol_solve(b->sys, m, r, nt);
         b->have_fac = info == 0;
@@ -393,6 +424,7 @@ static ms_status solve_square(nets_bilevel *b, nets_tl *t, double *r, ms_err *er
                        "bilevel inner system is not positive definite (LAPACK info %d)", (int)info);
     b->inner_residual = 0;
     b->cg_iters = 0;
+    *loss = refresh(t, r);
     return MS_OK;
 }
 
@@ -472,11 +504,7 @@ static ms_status solve_logistic(nets_bilevel *b, nets_tl *t, double *r, double *
 
 ms_status nets__bilevel_solve(nets_bilevel *b, nets_tl *t, double *r, double *loss, ms_err *err,
                               int nt) {
-    ms_status s;
     if (b->loss == NETS_LOGISTIC)
         return solve_logistic(b, t, r, loss, err, nt);
-    if ((s = solve_square(b, t, r, err, nt)) != MS_OK)
-        return s;
-    *loss = refresh(t, r);
-    return MS_OK;
+    return solve_square(b, t, r, loss, err, nt);
 }

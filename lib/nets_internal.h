@@ -145,12 +145,15 @@ typedef struct nets_simd {
                     size_t nb, size_t d);
     void (*scale_f)(float *restrict out, const float *restrict x, const float *restrict e,
                     size_t nb, size_t d);
-    /* For nb rows φ_j of phi (m entries each, contiguous): acc += (φ_j·v) φ_j,
-     * in double. */
-    void (*gram_d)(const double *restrict phi, const double *restrict v, size_t nb, size_t m,
-                   double *restrict acc);
-    void (*gram_f)(const float *restrict phi, const double *restrict v, size_t nb, size_t m,
-                   double *restrict acc);
+    /* For nb rows φ_j of phi (m entries each, contiguous): u_j = φ_j·v
+     * (stored when u), acc += (α u_j − β y_j) φ_j (y NULL: 0) and, when
+     * acc2, acc2 += y_j φ_j; in double. */
+    void (*gram_d)(const double *restrict phi, const double *restrict v, const double *restrict y,
+                   double alpha, double beta, size_t nb, size_t m, double *restrict u,
+                   double *restrict acc, double *restrict acc2);
+    void (*gram_f)(const float *restrict phi, const double *restrict v, const double *restrict y,
+                   double alpha, double beta, size_t nb, size_t m, double *restrict u,
+                   double *restrict acc, double *restrict acc2);
 } nets_simd;
 const nets_simd *nets__simd_table(void);
 /* σ applied in place to n floats (through float64 exp for tanh, sigmoid). */
@@ -262,7 +265,7 @@ typedef struct nets_bilevel {
     /* Square loss, m <= n: the factor left in sys by the last direct solve
      * preconditions conjugate gradients on the next systems (nets_bilevel.c);
      * `reuse` (set by the caller: full-batch data) allows it. cg: 5m +
-     * NETS_CHUNKS·m scratch. */
+     * 2·NETS_CHUNKS·m scratch. */
     int reuse, have_fac;
     size_t cg_iters; /* the last solve's CG iterations (0: direct) */
     size_t cg_rest;  /* solves left before CG is tried again */

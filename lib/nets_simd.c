@@ -80,18 +80,29 @@
     }
 
 /* The Gram operator's row pass (nets_bilevel.c): for nb rows φ_j of phi
- * (m entries each, contiguous), u_j = φ_j·v, then acc += u_j φ_j, in double
- * whatever the type of phi; one read of each row. */
-#define K_GRAM_ROWS(T, NAME, ATTR)                                                              \
-    ATTR static void NAME(const T *restrict phi, const double *restrict v, size_t nb, size_t m, \
-                          double *restrict acc) {                                               \
-        for (size_t j = 0; j < nb; j++) {                                                       \
-            const T *restrict row = phi + j * m;                                                \
-            double u = 0;                                                                       \
-            _Pragma("omp simd reduction(+ : u)") for (size_t i = 0; i < m; i++) u +=            \
-                (double)row[i] * v[i];                                                          \
-            _Pragma("omp simd") for (size_t i = 0; i < m; i++) acc[i] += u * (double)row[i];    \
-        }                                                                                       \
+ * (m entries each, contiguous), u_j = φ_j·v (stored when u), then
+ * acc += (α u_j − β y_j) φ_j (y: nb values or NULL for 0) and, when acc2,
+ * acc2 += y_j φ_j; in double whatever the type of phi, one read of each
+ * row. */
+#define K_GRAM_ROWS(T, NAME, ATTR)                                                                 \
+    ATTR static void NAME(const T *restrict phi, const double *restrict v,                         \
+                          const double *restrict y, double alpha, double beta, size_t nb,          \
+                          size_t m, double *restrict u, double *restrict acc,                      \
+                          double *restrict acc2) {                                                 \
+        for (size_t j = 0; j < nb; j++) {                                                          \
+            const T *restrict row = phi + j * m;                                                   \
+            double s = 0;                                                                          \
+            _Pragma("omp simd reduction(+ : s)") for (size_t i = 0; i < m; i++) s +=               \
+                (double)row[i] * v[i];                                                             \
+            if (u)                                                                                 \
+                u[j] = s;                                                                          \
+            const double w = alpha * s - (y ? beta * y[j] : 0.0);                                  \
+            _Pragma("omp simd") for (size_t i = 0; i < m; i++) acc[i] += w * (double)row[i];       \
+            if (acc2) {                                                                            \
+                const double yj = y[j];                                                            \
+                _Pragma("omp simd") for (size_t i = 0; i < m; i++) acc2[i] += yj * (double)row[i]; \
+            }                                                                                      \
+        }                                                                                          \
     }
 
 #define K_REST(ISA, ATTR)                     \

@@ -330,33 +330,38 @@ static void bilevel_large_systems_blocked_cholesky(void **st) {
     }
 }
 
-/* Forward at b's θ and inner solve (r warm from its current value). */
-static void bfix_solve(bfix *b, int nt) {
+/* Forward at b's θ and inner solve (r warm from its current value);
+ * returns the data loss at the solution. */
+static double bfix_solve(bfix *b, int nt) {
     ms_err err;
     double loss;
     nets__tl_forward(&b->tl, b->r, b->th, nt);
     assert_int_equal(nets__bilevel_solve(&b->bl, &b->tl, b->r, &loss, &err, nt), MS_OK);
+    return loss;
 }
 
-/* A direct solve at θ (fresh model, no factor to reuse) into r. */
-static void direct_solve_at(const bfix *like, const double *th, double lambda, int single,
-                            double *r, int nt) {
+/* A direct solve at θ (fresh model, no factor to reuse) into r; returns
+ * the loss. */
+static double direct_solve_at(const bfix *like, const double *th, double lambda, int single,
+                              double *r, int nt) {
     bfix c;
     bfix_make_prec(&c, like->n, like->d, like->m, NETS_SQUARE, NETS_RELU, 91, single);
     c.bl.lambda = lambda;
     memcpy(c.th, th, c.m * c.d * sizeof(double));
-    bfix_solve(&c, nt);
+    double loss = bfix_solve(&c, nt);
     assert_int_equal(c.bl.cg_iters, 0);
     memcpy(r, c.r, c.m * sizeof(double));
     bfix_free(&c);
+    return loss;
 }
 
 /* Conjugate gradients preconditioned by the last factor (square loss,
  * m >= 256, reused data), float64 and float32 features:
  *  - after a small move of every θ_i (1e-3) the solve takes CG iterations,
- *    its true residual is below 1e-12 of the right-hand side, and r agrees
- *    with a fresh direct solve at the same θ (1e-10 relative; float32: the
- *    direct solve's Gram matrix is rounded to float, 1e-4);
+ *    its true residual is below 1e-12 of the right-hand side, and r and the
+ *    loss its last pass refreshes agree with a fresh direct solve at the
+ *    same θ (1e-10 relative; float32: the direct solve's Gram matrix is
+ *    rounded to float, 1e-4 and 1e-5);
  *  - the same bits on one and two threads;
  *  - after a jump to fresh θ with a tiny λ, CG gives up within its m/32
  *    iterations: the step forms and factors its own system (the same bits
@@ -378,7 +383,7 @@ static void bilevel_cg_warm_solves_match_direct(void **st) {
                     b.th[i * b.d + k] += 1e-3 * (2 * test_uniform(&s) - 1);
                 nets__normalize(b.th + i * b.d, b.d);
             }
-            bfix_solve(&b, nt);
+            double loss = bfix_solve(&b, nt);
             assert_true(b.bl.cg_iters > 0 && b.bl.cg_iters <= 9); /* m/32 */
             double *c = ms_malloc(b.m, sizeof(double)), *rd = ms_malloc(b.m, sizeof(double));
             nets__tl_htv(&b.tl, 1.0 / (double)b.n, b.y, c);
@@ -386,7 +391,8 @@ static void bilevel_cg_warm_solves_match_direct(void **st) {
             for (size_t i = 0; i < b.m; i++)
                 cmax = fmax(cmax, fabs(c[i]));
             assert_true(b.bl.inner_residual <= 1e-12 * cmax);
-            direct_solve_at(&b, b.th, b.bl.lambda, single, rd, nt);
+            double loss_d = direct_solve_at(&b, b.th, b.bl.lambda, single, rd, nt);
+            assert_close(loss, loss_d, single ? 1e-5 : 1e-10, 0);
             for (size_t i = 0; i < b.m; i++) {
                 rmax = fmax(rmax, fabs(rd[i]));
                 diff = fmax(diff, fabs(rd[i] - b.r[i]));
