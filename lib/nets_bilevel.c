@@ -234,9 +234,9 @@ static lapack_int chol_solve(double *sys, size_t k, double *rhs, int nt) {
 }
 
 /* f = Φr/m, e, and the loss. */
-static double refresh(nets_tl *t, const double *r) {
-    const size_t n = t->n, m = t->m;
-    nets__tl_hv(t, 1.0 / (double)m, r, t->f);
+/* e from f, and the loss. */
+static double loss_at_f(nets_tl *t) {
+    const size_t n = t->n;
     double sum = 0;
     for (size_t j = 0; j < n; j++) {
         double dl;
@@ -244,6 +244,11 @@ static double refresh(nets_tl *t, const double *r) {
         t->e[j] = dl / (double)n;
     }
     return sum / (double)n;
+}
+
+static double refresh(nets_tl *t, const double *r) {
+    nets__tl_hv(t, 1.0 / (double)t->m, r, t->f);
+    return loss_at_f(t);
 }
 
 /* CG from m = CG_MIN_M; at most m/32 iterations, clamped to [8, 100]: one
@@ -368,14 +373,9 @@ static int solve_cg(nets_bilevel *b, nets_tl *t, double *r, double *loss, int nt
         res[i] = -(ap[i] + lam * x[i]);
     if (max_abs(res, m) > tol)
         return 0;
-    double sum = 0;
-    for (size_t j = 0; j < n; j++) {
-        double dl;
+    for (size_t j = 0; j < n; j++)
         t->f[j] /= (double)m;
-        sum += nets__loss(t->loss, t->f[j], t->y[j], &dl);
-        t->e[j] = dl * in;
-    }
-    *loss = sum * in;
+    *loss = loss_at_f(t);
     memcpy(r, x, m * sizeof(double));
     b->inner_residual = max_abs(res, m);
     b->cg_iters = it;

@@ -92,7 +92,8 @@ void nets__tl_set_data(nets_tl *t, const double *x, const double *y, size_t n);
 double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt);
 /* Data part of the mean-field gradient at the last forward (same a, w) and
  * the current e: ga_i = Σ_j e_j σ(w_i·x_j), gw_i = a_i Σ_j e_j σ'(w_i·x_j)
- * x_j. Destroys h. ga (m) and gw (m×d) are outputs. */
+ * x_j. Unfused: from the current e, destroys h; fused: the forward's e
+ * (the partials were summed then). ga (m) and gw (m×d) are outputs. */
 void nets__tl_backward(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
                        int nt);
 /* Matrix-vector products with the n×m matrix h of the last unfused
