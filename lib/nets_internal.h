@@ -106,8 +106,13 @@ void nets__tl_hv(nets_tl *t, double alpha, const double *v, double *out);
  * Always float64. */
 void nets__tl_predict(const nets_tl *t, const double *a, const double *w, const double *x,
                       size_t nx, double *out, double *ws);
-/* float32 halves of the forward and backward (nets_twolayer32.c). */
-double nets__tl_forward32(nets_tl *t, const double *a, const double *w, int nt);
+/* float32 pieces (nets_twolayer32.c). */
+/* The forward: the weights rounded into ws, as; then rows
+ * [j0, j0+nb), as the float64 block (fused: of chunk c). */
+struct nets_simd;
+void nets__tl_round32(nets_tl *t, const double *a, const double *w);
+double nets__tl_block32(nets_tl *t, const struct nets_simd *k, size_t c, size_t j0, size_t nb,
+                        int first);
 void nets__tl_backward32(nets_tl *t, const double *a, const double *w, double *ga, double *gw,
                          int nt);
 /* Threads worth starting for this size (below ~10^6 multiply-adds a

@@ -226,9 +226,19 @@ static double fused_block(nets_tl *t, const nets_simd *k, const double *a, const
     return loss;
 }
 
+/* Rows [j0, j0+nb) in the working precision: fused, block of chunk c
+ * (first: the chunk's first block); unfused, into h. */
+static double block(nets_tl *t, const nets_simd *k, const double *a, const double *w, size_t c,
+                    size_t j0, size_t nb, int first) {
+    if (t->single)
+        return nets__tl_block32(t, k, c, j0, nb, first);
+    return t->fused ? fused_block(t, k, a, w, c, j0, nb, first)
+                    : forward_rows(t, k, a, w, t->h + j0 * t->m, j0, nb);
+}
+
 double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt) {
     if (t->single)
-        return nets__tl_forward32(t, a, w, nt);
+        nets__tl_round32(t, a, w);
     const nets_simd *k = nets__simd_table();
     nt = nets__tl_threads(t, nt);
     size_t nblk;
@@ -242,8 +252,8 @@ double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt) {
             const size_t r0 = n * c / nc, r1 = n * (c + 1) / nc;
             double sum = 0;
             for (size_t j0 = r0; j0 < r1; j0 += NETS_ROW_BLOCK)
-                sum += fused_block(t, k, a, w, c, j0,
-                                   r1 - j0 < NETS_ROW_BLOCK ? r1 - j0 : NETS_ROW_BLOCK, j0 == r0);
+                sum += block(t, k, a, w, c, j0, r1 - j0 < NETS_ROW_BLOCK ? r1 - j0 : NETS_ROW_BLOCK,
+                             j0 == r0);
             t->part[c] = sum;
         }
     } else {
@@ -252,8 +262,7 @@ double nets__tl_forward(nets_tl *t, const double *a, const double *w, int nt) {
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
         for (size_t b = 0; b < nblk; b++) {
             size_t j0 = b * rb;
-            size_t nb = t->n - j0 < rb ? t->n - j0 : rb;
-            t->part[b] = forward_rows(t, k, a, w, t->h + j0 * t->m, j0, nb);
+            t->part[b] = block(t, k, a, w, 0, j0, t->n - j0 < rb ? t->n - j0 : rb, 0);
         }
     }
     double sum = 0;

@@ -87,41 +87,17 @@ static double fused_block(nets_tl *t, const nets_simd *k, size_t c, size_t j0, s
     return loss;
 }
 
-double nets__tl_forward32(nets_tl *t, const double *a, const double *w, int nt) {
+void nets__tl_round32(nets_tl *t, const double *a, const double *w) {
     const size_t m = t->m, md = t->m * t->d;
     for (size_t q = 0; q < md; q++)
         t->ws[q] = (float)w[q];
     for (size_t i = 0; i < m; i++)
         t->as[i] = (float)a[i];
-    const nets_simd *k = nets__simd_table();
-    nt = nets__tl_threads(t, nt);
-    size_t nblk;
-    if (t->fused) {
-        const size_t n = t->n, nc = nets__tl_chunks(n);
-        nblk = nc;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-        for (size_t c = 0; c < nc; c++) {
-            const size_t r0 = n * c / nc, r1 = n * (c + 1) / nc;
-            double sum = 0;
-            for (size_t j0 = r0; j0 < r1; j0 += NETS_ROW_BLOCK)
-                sum += fused_block(t, k, c, j0, r1 - j0 < NETS_ROW_BLOCK ? r1 - j0 : NETS_ROW_BLOCK,
-                                   j0 == r0);
-            t->part[c] = sum;
-        }
-    } else {
-        const size_t rb = nets__tl_row_block(t);
-        nblk = (t->n + rb - 1) / rb;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-        for (size_t b = 0; b < nblk; b++) {
-            size_t j0 = b * rb;
-            size_t nb = t->n - j0 < rb ? t->n - j0 : rb;
-            t->part[b] = forward_rows(t, k, t->hs + j0 * m, j0, nb);
-        }
-    }
-    double sum = 0;
-    for (size_t b = 0; b < nblk; b++)
-        sum += t->part[b];
-    return sum / (double)t->n;
+}
+
+double nets__tl_block32(nets_tl *t, const nets_simd *k, size_t c, size_t j0, size_t nb, int first) {
+    return t->fused ? fused_block(t, k, c, j0, nb, first)
+                    : forward_rows(t, k, t->hs + j0 * t->m, j0, nb);
 }
 
 /* Unfused work item of the backward, as backward_part of nets_twolayer.c:
